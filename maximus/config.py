@@ -1,0 +1,158 @@
+"""Settings: one pydantic-settings model, read from ``MAXIMUS_*`` variables and ``.env``.
+
+Nested sections use ``__`` in variable names, e.g. ``MAXIMUS_AGENT__NUM_CANDIDATES=5`` or
+``MAXIMUS_MODELS__CRITIC=google_genai:gemini-2.5-pro``. Reading settings never touches the
+network and never fails because no model is configured: that is reported on the first run.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from maximus.errors import ConfigError
+
+ThinkingMode = Literal["fast", "normal", "deep", "adaptive"]
+"""How hard the model thinks: a fixed level, or ``adaptive`` to choose per call."""
+
+Role = Literal["planner", "policy", "world_model", "critic", "executor", "reflector"]
+"""The parts of the agent that call a model; each may use its own."""
+
+ROLES: tuple[Role, ...] = ("planner", "policy", "world_model", "critic", "executor", "reflector")
+
+DEFAULT_GEMINI_MODEL = "google_genai:gemini-2.5-flash"
+
+_PLACEHOLDER_SECRETS = frozenset(
+    {"changethis", "change-me", "changeme", "your-api-key", "your_api_key", "xxx", "todo"}
+)
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "maximus"
+
+
+class RoleModels(BaseModel):
+    """Per-role model specs (``provider:model``); an unset role uses the main model."""
+
+    planner: str | None = None
+    policy: str | None = None
+    world_model: str | None = None
+    critic: str | None = None
+    executor: str | None = None
+    reflector: str | None = None
+
+
+class AgentSettings(BaseModel):
+    """Defaults for the agent loop; each can be overridden per run through the run context."""
+
+    simulate: bool = True
+    """Run the SimuRA world-model simulation before acting (off = ReAct-style ablation)."""
+    num_candidates: int = Field(default=3, ge=1, le=8)
+    """How many candidate actions the policy proposes per step."""
+    risk_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    """A side-effecting action whose critic score is below this is not executed as is."""
+    on_risk: Literal["replan", "human"] = "replan"
+    """What happens to a risky action: re-plan, or ask a human through ``interrupt()``."""
+    max_steps: int = Field(default=12, ge=1)
+    """Executed steps per run before the run ends as ``exhausted``."""
+    max_replans: int = Field(default=3, ge=0)
+    """Re-plans per run before the run ends as ``failed``."""
+    max_tokens: int | None = Field(default=None, ge=1)
+    """Model tokens (input + output) per run; ``None`` means unlimited."""
+    max_seconds: float | None = Field(default=600.0, gt=0)
+    """Wall time per run; ``None`` means unlimited."""
+    recursion_limit: int = Field(default=100, ge=10)
+    """LangGraph super-steps per run; the run ends as ``exhausted`` just before it."""
+    model_retries: int = Field(default=3, ge=1, le=10)
+    """Attempts per node when a model's structured output does not parse."""
+
+
+class Settings(BaseSettings):
+    """All of Maximus' configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MAXIMUS_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    model: str | None = None
+    """Main chat model as ``provider:model`` (LangChain ``init_chat_model``)."""
+    base_url: str | None = None
+    """Endpoint for the model: an OpenAI-compatible server, or a Gemini gateway."""
+    api_key: SecretStr | None = None
+    """Key for ``base_url`` (OpenAI-compatible servers often accept any value)."""
+    google_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("MAXIMUS_GOOGLE_API_KEY", "GOOGLE_API_KEY")
+    )
+    """Gemini key; when set and no model is named, Gemini 2.5 Flash is used."""
+    mode: ThinkingMode = "normal"
+    """Default thinking mode."""
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    models: RoleModels = Field(default_factory=RoleModels)
+    agent: AgentSettings = Field(default_factory=AgentSettings)
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    """Where embedded state lives (the SQLite session database, workspace files)."""
+    redis_url: str | None = None
+    """When set, sessions are checkpointed in Redis instead of SQLite."""
+
+    @field_validator("api_key", "google_api_key")
+    @classmethod
+    def _reject_placeholders(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().strip().lower() in _PLACEHOLDER_SECRETS:
+            raise ValueError("looks like a placeholder; set the real key or leave it unset")
+        return value
+
+    @property
+    def sessions_path(self) -> Path:
+        """The SQLite file that holds checkpointed sessions when Redis is not configured."""
+        return self.data_dir / "sessions.sqlite"
+
+    @property
+    def workspace_dir(self) -> Path:
+        """The only directory built-in file tools may write to."""
+        return self.data_dir / "workspace"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment and ``.env``.
+
+    Raises:
+        ConfigError: a variable holds a value the settings reject; the message names it.
+    """
+    return load_settings()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings now (not cached), turning validation errors into a :class:`ConfigError`."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"MAXIMUS_{'__'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from exc
+
+
+__all__ = [
+    "DEFAULT_GEMINI_MODEL",
+    "ROLES",
+    "AgentSettings",
+    "Role",
+    "RoleModels",
+    "Settings",
+    "ThinkingMode",
+    "get_settings",
+    "load_settings",
+]

@@ -1,0 +1,80 @@
+"""The exception hierarchy of Maximus.
+
+Every error raised on purpose by Maximus derives from :class:`MaximusError` and carries an
+:class:`ErrorCode`, so callers (the CLI, the server) can map errors without parsing messages.
+Subclasses also mix in the closest builtin, so ``except ValueError`` keeps working.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class ErrorCode(str, Enum):
+    """Stable machine-readable codes carried by every :class:`MaximusError`."""
+
+    CONFIG = "config_error"
+    MODEL_OUTPUT = "model_output_error"
+    TOOL = "tool_error"
+    BUDGET = "budget_exhausted"
+    INVALID_INPUT = "invalid_input"
+    NOT_FOUND = "not_found"
+
+
+class MaximusError(Exception):
+    """Root of every error Maximus raises on purpose."""
+
+    code: ErrorCode = ErrorCode.INVALID_INPUT
+
+    def __init__(self, message: str, *, code: ErrorCode | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+    def __str__(self) -> str:
+        return f"[{self.code.value}] {self.message}"
+
+
+class ConfigError(MaximusError, ValueError):
+    """The configuration is missing or invalid; the message names the settings to set."""
+
+    code = ErrorCode.CONFIG
+
+
+class ModelOutputError(MaximusError, ValueError):
+    """A model returned output that does not match the schema the node asked for."""
+
+    code = ErrorCode.MODEL_OUTPUT
+
+
+class InvalidInputError(MaximusError, ValueError):
+    """A caller passed input the agent cannot run with (no goal, an unknown tool...)."""
+
+    code = ErrorCode.INVALID_INPUT
+
+
+class ToolRegistryError(MaximusError, KeyError):
+    """A tool was registered twice or looked up under a name that is not registered."""
+
+    code = ErrorCode.TOOL
+
+    def __str__(self) -> str:  # KeyError would quote the message otherwise
+        return MaximusError.__str__(self)
+
+
+class ThreadNotFoundError(MaximusError, LookupError):
+    """A session (thread) id was asked for that has no checkpoint."""
+
+    code = ErrorCode.NOT_FOUND
+
+
+__all__ = [
+    "ConfigError",
+    "ErrorCode",
+    "InvalidInputError",
+    "MaximusError",
+    "ModelOutputError",
+    "ThreadNotFoundError",
+    "ToolRegistryError",
+]

@@ -1,0 +1,106 @@
+"""Helpers shared by the nodes: structured model calls, token accounting, budgets."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from langchain_core.messages import AIMessage, BaseMessage
+from langgraph.runtime import Runtime
+from pydantic import BaseModel
+
+from maximus.config import Role
+from maximus.errors import ModelOutputError
+from maximus.graphs.context import AgentDeps, Options, RunOptions
+from maximus.graphs.state import AgentState, Counters, new_counters
+from maximus.thinking import TaskSignals, with_thinking
+
+T = TypeVar("T", bound=BaseModel)
+
+RECURSION_RESERVE = 6
+"""Super-steps kept back so a run can always reach ``respond`` before the recursion limit."""
+
+
+def tokens_of(message: Any) -> int:
+    """Input plus output tokens reported by a model response (0 if not reported)."""
+    usage = getattr(message, "usage_metadata", None) or {}
+    return int(usage.get("total_tokens") or 0)
+
+
+async def ask(
+    deps: AgentDeps,
+    role: Role,
+    schema: type[T],
+    messages: Sequence[BaseMessage],
+    options: Options,
+    signals: TaskSignals,
+) -> tuple[T, int]:
+    """One structured model call; returns the parsed object and the tokens it used.
+
+    Raises:
+        ModelOutputError: the output did not parse into ``schema`` (nodes retry on this).
+    """
+    model = deps.models.get(role)
+    bound = with_thinking(model, options.mode, signals)
+    runnable = bound.with_structured_output(schema, include_raw=True)  # type: ignore[attr-defined]
+    out = await runnable.ainvoke(list(messages))
+    parsed = out.get("parsed")
+    if not isinstance(parsed, schema):
+        error = out.get("parsing_error") or "no structured output"
+        raise ModelOutputError(f"the {role} model did not return a valid {schema.__name__}: {error}")
+    return parsed, tokens_of(out.get("raw"))
+
+
+def counted(state: AgentState, *, calls: int = 0, tokens: int = 0, **more: int) -> Counters:
+    """The state's counters plus the given increments."""
+    counters = dict(state.get("counters") or new_counters())
+    counters["model_calls"] += calls
+    counters["tokens"] += tokens
+    for key, value in more.items():
+        counters[key] += value
+    return counters  # type: ignore[return-value]
+
+
+def exhausted_reason(state: AgentState, counters: Counters) -> str | None:
+    """Why the run must stop now for lack of budget, or ``None``."""
+    budgets = state.get("budgets")
+    if budgets is None:
+        return None
+    if counters["steps"] >= budgets["max_steps"]:
+        return f"step budget spent: {counters['steps']} of max_steps={budgets['max_steps']}"
+    if budgets["max_tokens"] is not None and counters["tokens"] >= budgets["max_tokens"]:
+        return f"token budget spent: {counters['tokens']} of max_tokens={budgets['max_tokens']}"
+    if budgets["max_seconds"] is not None:
+        elapsed = time.time() - budgets["started_at"]
+        if elapsed >= budgets["max_seconds"]:
+            return f"time budget spent: {elapsed:.1f}s of max_seconds={budgets['max_seconds']}"
+    remaining = state.get("remaining_steps")
+    if remaining is not None and remaining <= RECURSION_RESERVE:
+        return f"recursion budget spent: {remaining} super-steps left"
+    return None
+
+
+def options_of(deps: AgentDeps, runtime: Runtime[RunOptions]) -> Options:
+    """The options in force for this node call."""
+    return deps.options(runtime.context)
+
+
+def is_last_attempt(runtime: Runtime[Any], options: Options) -> bool:
+    """Whether the retry policy will not run this node again after a failure."""
+    info = runtime.execution_info
+    attempt = info.node_attempt if info is not None else 1
+    return attempt >= options.agent.model_retries
+
+
+def failed(state: AgentState, error: Exception | str, **counts: int) -> dict[str, Any]:
+    """The update that ends a run cleanly as ``failed``."""
+    return {"status": "failed", "error": str(error), "counters": counted(state, **counts)}
+
+
+def last_ai_message(messages: Sequence[BaseMessage]) -> AIMessage | None:
+    """The most recent AI message, if any."""
+    for message in reversed(messages):
+        if isinstance(message, AIMessage):
+            return message
+    return None

@@ -1,0 +1,1 @@
+"""Plugins contribute tools to the agent (see the plugins issue)."""

@@ -1,0 +1,119 @@
+"""The tool registry: every tool the executor can call, built-in, memory or plugin.
+
+A tool declares itself side-effecting with ``metadata={"side_effecting": True}`` (or through
+:func:`side_effecting`); simulation holds such tools to the risk threshold. The registry is
+versioned, so the execute node rebuilds its ``ToolNode`` only when tools change, and a change
+is seen by the next step of any run without a restart.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from langchain_core.tools import BaseTool
+from langchain_core.tools import tool as as_tool
+from langgraph.prebuilt import ToolNode
+
+from maximus.errors import ToolRegistryError
+
+SIDE_EFFECTING = "side_effecting"
+
+ToolLike = BaseTool | Callable[..., Any]
+
+
+def side_effecting(tool: ToolLike) -> BaseTool:
+    """Mark a tool as changing the world (writes, sends, deletes)."""
+    base = tool if isinstance(tool, BaseTool) else as_tool(tool)
+    base.metadata = {**(base.metadata or {}), SIDE_EFFECTING: True}
+    return base
+
+
+def is_side_effecting(tool: BaseTool) -> bool:
+    """Whether ``tool`` declared itself side-effecting."""
+    return bool((tool.metadata or {}).get(SIDE_EFFECTING, False))
+
+
+class ToolRegistry:
+    """A named, versioned set of LangChain tools."""
+
+    def __init__(self, tools: Iterable[ToolLike] = ()) -> None:
+        self._tools: dict[str, BaseTool] = {}
+        self._version = 0
+        self._lock = threading.Lock()
+        self._node: tuple[int, ToolNode] | None = None
+        for item in tools:
+            self.register(item)
+
+    @property
+    def version(self) -> int:
+        """Increases on every change."""
+        return self._version
+
+    def register(self, tool: ToolLike, *, replace: bool = False) -> BaseTool:
+        """Add a tool (a ``BaseTool`` or a plain function, which ``@tool`` wraps).
+
+        Raises:
+            ToolRegistryError: a tool of that name exists and ``replace`` is false.
+        """
+        base = tool if isinstance(tool, BaseTool) else as_tool(tool)
+        with self._lock:
+            if base.name in self._tools and not replace:
+                raise ToolRegistryError(f"a tool named {base.name!r} is already registered")
+            self._tools[base.name] = base
+            self._version += 1
+        return base
+
+    def unregister(self, name: str) -> None:
+        """Remove a tool by name."""
+        with self._lock:
+            if self._tools.pop(name, None) is None:
+                raise ToolRegistryError(f"no tool named {name!r} is registered")
+            self._version += 1
+
+    def get(self, name: str) -> BaseTool:
+        """The tool called ``name``."""
+        try:
+            return self._tools[name]
+        except KeyError:
+            raise ToolRegistryError(
+                f"no tool named {name!r}; registered: {sorted(self._tools)}"
+            ) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tools
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    def tools(self) -> list[BaseTool]:
+        """All tools, in registration order."""
+        return list(self._tools.values())
+
+    def is_side_effecting(self, name: str) -> bool:
+        """Whether the named tool is side-effecting (unknown tools are not)."""
+        found = self._tools.get(name)
+        return found is not None and is_side_effecting(found)
+
+    def tool_node(self) -> ToolNode:
+        """A ``ToolNode`` over the current tools, rebuilt only when the registry changed."""
+        node = self._node
+        if node is None or node[0] != self._version:
+            node = (self._version, ToolNode(self.tools(), handle_tool_errors=True))
+            self._node = node
+        return node[1]
+
+    def catalog(self) -> str:
+        """A compact description of every tool, for prompts."""
+        lines = []
+        for item in self._tools.values():
+            params = item.tool_call_schema.model_json_schema().get("properties", {})
+            args = {k: v.get("type", "any") for k, v in params.items()}
+            flag = " [side-effecting]" if is_side_effecting(item) else ""
+            lines.append(f"- {item.name}({json.dumps(args)}){flag}: {item.description}")
+        return "\n".join(lines) or "(no tools)"
+
+
+__all__ = ["SIDE_EFFECTING", "ToolLike", "ToolRegistry", "is_side_effecting", "side_effecting"]
