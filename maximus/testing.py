@@ -49,7 +49,10 @@ class ScriptedChatModel(GenericFakeChatModel):
 
     def _generate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> Any:
         self.calls += 1
-        return super()._generate(messages, *args, **kwargs)
+        try:
+            return super()._generate(messages, *args, **kwargs)
+        except StopIteration:
+            raise AssertionError(f"the script ran out after {self.calls - 1} replies") from None
 
     async def _agenerate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> Any:
         # The base class would hop to a thread for this; the script needs no I/O.

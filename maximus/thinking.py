@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.runnables import Runnable
 
 from maximus.config import Role, ThinkingMode
 
@@ -110,10 +109,17 @@ def thinking_params(model: BaseChatModel, mode: FixedMode) -> dict[str, Any]:
 
 def with_thinking(
     model: BaseChatModel, mode: ThinkingMode, signals: TaskSignals | None = None
-) -> Runnable[Any, Any]:
-    """``model`` bound to the thinking parameters of ``mode`` (resolving ``adaptive``)."""
+) -> BaseChatModel:
+    """``model`` set to the thinking parameters of ``mode`` (resolving ``adaptive``).
+
+    A shallow copy with the fields set, not ``bind()``: ``with_structured_output`` on a
+    binding drops its keyword arguments. The copy shares the original's client.
+    """
     params = thinking_params(model, choose_mode(mode, signals))
-    return model.bind(**params) if params else model
+    if not params:
+        return model
+    fields = {"reasoning_effort" if k == "thinking_level" else k: v for k, v in params.items()}
+    return model.model_copy(update=fields)
 
 
 __all__ = ["FixedMode", "TaskSignals", "choose_mode", "is_gemini", "thinking_params", "with_thinking"]

@@ -129,7 +129,7 @@ def make_plan_node(deps: AgentDeps) -> Any:
             for index, step in enumerate(result.steps, start=1)
         ]
         counters = counted(view, calls=1, tokens=tokens)
-        update |= {"plan": steps, "current_step": 0, "counters": counters, "critique": None}
+        update |= {"plan": steps, "current_step": 0, "counters": counters}
         if not steps:
             return update | {"status": "done", "final_answer": result.answer}
         reason = exhausted_reason(view, counters)

@@ -1,0 +1,233 @@
+"""The ``maximus`` command line: run goals with live progress, resume, inspect the graph."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import uuid
+from enum import IntEnum
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from maximus.config import ThinkingMode, get_settings
+from maximus.errors import ConfigError, InvalidInputError, MaximusError
+
+
+class ExitCode(IntEnum):
+    """What ``maximus`` exits with."""
+
+    OK = 0
+    FAILED = 1
+    USAGE = 2
+    CONFIG = 3
+    EXHAUSTED = 4
+    AWAITING_APPROVAL = 5
+    INTERRUPTED = 130
+
+
+_STATUS_EXIT = {"done": ExitCode.OK, "failed": ExitCode.FAILED, "exhausted": ExitCode.EXHAUSTED}
+
+app = typer.Typer(help="Maximus: agents that plan, simulate, execute and reflect.", no_args_is_help=True)
+out = Console()
+err = Console(stderr=True)
+
+
+@app.command()
+def run(
+    goal: Annotated[str, typer.Argument(help="What the agent should achieve.")],
+    thread: Annotated[str | None, typer.Option("--thread", help="Continue this session.")] = None,
+    mode: Annotated[ThinkingMode | None, typer.Option(help="Thinking mode.")] = None,
+    simulate: Annotated[bool, typer.Option("--simulate/--no-simulate", help="World-model simulation.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a live view.")] = False,
+) -> None:
+    """Run GOAL, streaming the plan, candidates and scores, tool calls and reflections."""
+    raise typer.Exit(_main({"goal": goal}, thread, mode, simulate, as_json))
+
+
+@app.command()
+def resume(
+    thread: Annotated[str, typer.Argument(help="The session waiting for approval.")],
+    approve: Annotated[bool, typer.Option("--approve/--reject", help="The decision.")] = True,
+    note: Annotated[str, typer.Option(help="Why (kept in the approval record).")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a live view.")] = False,
+) -> None:
+    """Answer a pending approval request and continue the run."""
+    from langgraph.types import Command
+
+    decision = Command(resume={"approved": approve, "note": note})
+    raise typer.Exit(_main(decision, thread, None, None, as_json))
+
+
+@app.command()
+def graph() -> None:
+    """Print the agent graph as a Mermaid diagram."""
+    from maximus.graphs.agent import create_agent
+
+    typer.echo(create_agent().get_graph().draw_mermaid())
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    from maximus import __version__
+
+    typer.echo(f"maximus {__version__}")
+
+
+def _main(
+    payload: Any, thread: str | None, mode: Any, simulate: bool | None, as_json: bool
+) -> int:
+    try:
+        return asyncio.run(_run(payload, thread, mode, simulate, as_json))
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted; the session is saved at its last checkpoint[/]")
+        return ExitCode.INTERRUPTED
+    except ConfigError as exc:
+        err.print(f"[bold red]ConfigError:[/] {exc.message}")
+        return ExitCode.CONFIG
+    except InvalidInputError as exc:
+        err.print(f"[bold red]InvalidInputError:[/] {exc.message}")
+        return ExitCode.USAGE
+    except MaximusError as exc:
+        err.print(f"[bold red]{type(exc).__name__}:[/] {exc.message}")
+        return ExitCode.FAILED
+
+
+async def _run(
+    payload: Any, thread: str | None, mode: Any, simulate: bool | None, as_json: bool
+) -> int:
+    from maximus.graphs.agent import create_agent
+    from maximus.graphs.context import RunOptions
+    from maximus.memory.lessons import InProcessLessonSink
+    from maximus.memory.sessions import open_checkpointer
+
+    settings = get_settings()
+    thread_id = thread or uuid.uuid4().hex
+    config = {"configurable": {"thread_id": thread_id}}
+    context = RunOptions(mode=mode, simulate=simulate)
+    sink = InProcessLessonSink()
+    async with open_checkpointer(settings) as saver:
+        agent = create_agent(settings=settings, checkpointer=saver, lesson_sink=sink)
+        if not isinstance(payload, dict) and not (await agent.aget_state(config)).next:
+            raise InvalidInputError(f"thread {thread_id!r} has no run waiting for approval")
+        if not as_json:
+            out.print(f"[dim]thread {thread_id}[/]")
+        pending: Any = payload
+        while pending is not None:
+            stream = agent.astream(pending, config, context=context, stream_mode="updates")
+            pending = None
+            async for chunk in stream:
+                for node, update in chunk.items():
+                    if node == "__interrupt__":
+                        pending = _ask_approval(update[0].value, thread_id, as_json)
+                        if pending is None:
+                            await sink.aclose()
+                            return ExitCode.AWAITING_APPROVAL
+                    elif update:
+                        _show(node, update, as_json)
+        await sink.aclose()
+        state = (await agent.aget_state(config)).values
+    status = state.get("status", "failed")
+    summary = {
+        "thread_id": thread_id,
+        "status": status,
+        "final_answer": state.get("final_answer"),
+        "error": state.get("error"),
+        "counters": state.get("counters"),
+    }
+    if as_json:
+        typer.echo(json.dumps({"event": "result", **summary}, default=str))
+    else:
+        colour = "green" if status == "done" else "red"
+        out.print(Panel(str(summary["final_answer"]), title=f"[{colour}]{status}[/]"))
+        out.print(f"[dim]{summary['counters']}  ·  continue with --thread {thread_id}[/]")
+    return _STATUS_EXIT.get(status, ExitCode.FAILED)
+
+
+def _ask_approval(request: dict[str, Any], thread_id: str, as_json: bool) -> Any:
+    """The resume command for an approval request, or ``None`` to stop and wait."""
+    from langgraph.types import Command
+
+    if as_json:
+        typer.echo(json.dumps({"event": "approval", "thread_id": thread_id, **request}, default=str))
+    else:
+        action = request["action"]
+        out.print(
+            Panel(
+                f"{action['tool']}({json.dumps(action['args'])})\n"
+                f"score {request['score']['score'] if request.get('score') else 'n/a'} "
+                f"< threshold {request['threshold']}\npredicted: {request.get('predicted')}",
+                title="[yellow]approval needed[/]",
+            )
+        )
+    if as_json or not sys.stdin.isatty():
+        err.print(f"waiting for approval: maximus resume {thread_id} --approve|--reject")
+        return None
+    approved = typer.confirm("Run it?", default=False)
+    return Command(resume={"approved": approved, "note": "answered at the CLI prompt"})
+
+
+def _show(node: str, update: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps({"event": node, "update": _jsonable(update)}, default=str))
+        return
+    if node == "plan" and update.get("plan"):
+        table = Table(title="plan", show_lines=False)
+        for column in ("#", "step", "expected", "tool"):
+            table.add_column(column)
+        for step in update["plan"]:
+            table.add_row(str(step["id"]), step["description"], step["expected"], step["tool"] or "")
+        out.print(table)
+    elif node == "simulate":
+        for record in update.get("simulations", []):
+            scores = {s["candidate_id"]: s for s in record["scores"]}
+            table = Table(title=f"step {record['step_id']}: {record['outcome']}"
+                          + ("" if record["simulated"] else " (simulation off)"))
+            for column in ("", "action", "predicted", "score"):
+                table.add_column(column)
+            predicted = {p["candidate_id"]: p["next_state"] for p in record["predictions"]}
+            for cand in record["candidates"]:
+                mark = "→" if cand["id"] == record["chosen_id"] else ""
+                score = scores.get(cand["id"])
+                table.add_row(
+                    mark,
+                    f"{cand['tool'] or 'answer'}({json.dumps(cand['args'])})",
+                    predicted.get(cand["id"], "")[:80],
+                    f"{score['score']:.2f}" if score else "",
+                )
+            out.print(table)
+    elif node == "execute":
+        for obs in update.get("observations", []):
+            colour = "green" if obs["ok"] else "red"
+            out.print(f"[{colour}]tool {obs['tool']}[/] → {obs['content'][:300]}")
+    elif node == "reflect":
+        for ref in update.get("reflections", []):
+            out.print(f"[cyan]reflect step {ref['step_id']}: {ref['decision']}[/] {ref['critique']}")
+    elif node == "approve":
+        for record in update.get("approvals", []):
+            verdict = "approved" if record["approved"] else "rejected"
+            out.print(f"[yellow]human {verdict} step {record['step_id']}[/] {record['note']}")
+
+
+def _jsonable(update: dict[str, Any]) -> dict[str, Any]:
+    result = {}
+    for key, value in update.items():
+        if key == "messages":
+            value = [{"type": m.type, "content": m.content, "tool_calls": getattr(m, "tool_calls", [])}
+                     for m in value]
+        result[key] = value
+    return result
+
+
+def main() -> None:
+    """Entry point of the ``maximus`` script."""
+    try:
+        app()
+    except ConfigError as exc:  # bad settings read outside a run
+        err.print(f"[bold red]ConfigError:[/] {exc.message}")
+        raise SystemExit(ExitCode.CONFIG) from None

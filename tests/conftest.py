@@ -1,0 +1,24 @@
+"""Shared fixtures: every test gets its own data directory and a clean model environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from maximus.config import get_settings
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """No model keys or MAXIMUS_* settings leak in; data lives in the test's tmp dir."""
+    for name in list(os.environ):
+        if name.startswith("MAXIMUS_") or name in ("GOOGLE_API_KEY", "OPENAI_API_KEY"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("MAXIMUS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)  # no stray .env is read
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
