@@ -10,6 +10,7 @@ from enum import IntEnum
 from typing import Annotated, Any
 
 import typer
+from langchain_core.runnables import RunnableConfig
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
@@ -32,7 +33,9 @@ class ExitCode(IntEnum):
 
 _STATUS_EXIT = {"done": ExitCode.OK, "failed": ExitCode.FAILED, "exhausted": ExitCode.EXHAUSTED}
 
-app = typer.Typer(help="Maximus: agents that plan, simulate, execute and reflect.", no_args_is_help=True)
+app = typer.Typer(
+    help="Maximus: agents that plan, simulate, execute and reflect.", no_args_is_help=True
+)
 out = Console()
 err = Console(stderr=True)
 
@@ -42,8 +45,12 @@ def run(
     goal: Annotated[str, typer.Argument(help="What the agent should achieve.")],
     thread: Annotated[str | None, typer.Option("--thread", help="Continue this session.")] = None,
     mode: Annotated[ThinkingMode | None, typer.Option(help="Thinking mode.")] = None,
-    simulate: Annotated[bool, typer.Option("--simulate/--no-simulate", help="World-model simulation.")] = True,
-    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a live view.")] = False,
+    simulate: Annotated[
+        bool, typer.Option("--simulate/--no-simulate", help="World-model simulation.")
+    ] = True,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="JSON lines instead of a live view.")
+    ] = False,
 ) -> None:
     """Run GOAL, streaming the plan, candidates and scores, tool calls and reflections."""
     raise typer.Exit(_main({"goal": goal}, thread, mode, simulate, as_json))
@@ -54,12 +61,14 @@ def resume(
     thread: Annotated[str, typer.Argument(help="The session waiting for approval.")],
     approve: Annotated[bool, typer.Option("--approve/--reject", help="The decision.")] = True,
     note: Annotated[str, typer.Option(help="Why (kept in the approval record).")] = "",
-    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a live view.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="JSON lines instead of a live view.")
+    ] = False,
 ) -> None:
     """Answer a pending approval request and continue the run."""
     from langgraph.types import Command
 
-    decision = Command(resume={"approved": approve, "note": note})
+    decision: Command[Any] = Command(resume={"approved": approve, "note": note})
     raise typer.Exit(_main(decision, thread, None, None, as_json))
 
 
@@ -79,9 +88,7 @@ def version() -> None:
     typer.echo(f"maximus {__version__}")
 
 
-def _main(
-    payload: Any, thread: str | None, mode: Any, simulate: bool | None, as_json: bool
-) -> int:
+def _main(payload: Any, thread: str | None, mode: Any, simulate: bool | None, as_json: bool) -> int:
     try:
         return asyncio.run(_run(payload, thread, mode, simulate, as_json))
     except KeyboardInterrupt:
@@ -108,7 +115,7 @@ async def _run(
 
     settings = get_settings()
     thread_id = thread or uuid.uuid4().hex
-    config = {"configurable": {"thread_id": thread_id}}
+    config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
     context = RunOptions(mode=mode, simulate=simulate)
     sink = InProcessLessonSink()
     async with open_checkpointer(settings) as saver:
@@ -119,22 +126,28 @@ async def _run(
             out.print(f"[dim]thread {thread_id}[/]")
         pending: Any = payload
         while pending is not None:
-            stream = agent.astream(pending, config, context=context, stream_mode="updates")
-            pending = None
+            stream = agent.astream(
+                pending, config, context=context, stream_mode="updates", version="v1"
+            )
+            request = None
+            # Drain the stream even after an interrupt: the checkpoint that makes the run
+            # resumable (in another process, too) is written as the stream finishes.
             async for chunk in stream:
                 for node, update in chunk.items():
                     if node == "__interrupt__":
-                        pending = _ask_approval(update[0].value, thread_id, as_json)
-                        if pending is None:
-                            await sink.aclose()
-                            return ExitCode.AWAITING_APPROVAL
+                        request = update[0].value
                     elif update:
                         _show(node, update, as_json)
+            pending = None if request is None else _ask_approval(request, thread_id, as_json)
+            if request is not None and pending is None:
+                await sink.aclose()
+                return ExitCode.AWAITING_APPROVAL
         await sink.aclose()
         state = (await agent.aget_state(config)).values
     status = state.get("status", "failed")
     summary = {
         "thread_id": thread_id,
+        "run": state.get("run"),
         "status": status,
         "final_answer": state.get("final_answer"),
         "error": state.get("error"),
@@ -154,7 +167,9 @@ def _ask_approval(request: dict[str, Any], thread_id: str, as_json: bool) -> Any
     from langgraph.types import Command
 
     if as_json:
-        typer.echo(json.dumps({"event": "approval", "thread_id": thread_id, **request}, default=str))
+        typer.echo(
+            json.dumps({"event": "approval", "thread_id": thread_id, **request}, default=str)
+        )
     else:
         action = request["action"]
         out.print(
@@ -181,13 +196,17 @@ def _show(node: str, update: dict[str, Any], as_json: bool) -> None:
         for column in ("#", "step", "expected", "tool"):
             table.add_column(column)
         for step in update["plan"]:
-            table.add_row(str(step["id"]), step["description"], step["expected"], step["tool"] or "")
+            table.add_row(
+                str(step["id"]), step["description"], step["expected"], step["tool"] or ""
+            )
         out.print(table)
     elif node == "simulate":
         for record in update.get("simulations", []):
             scores = {s["candidate_id"]: s for s in record["scores"]}
-            table = Table(title=f"step {record['step_id']}: {record['outcome']}"
-                          + ("" if record["simulated"] else " (simulation off)"))
+            table = Table(
+                title=f"step {record['step_id']}: {record['outcome']}"
+                + ("" if record["simulated"] else " (simulation off)")
+            )
             for column in ("", "action", "predicted", "score"):
                 table.add_column(column)
             predicted = {p["candidate_id"]: p["next_state"] for p in record["predictions"]}
@@ -207,7 +226,9 @@ def _show(node: str, update: dict[str, Any], as_json: bool) -> None:
             out.print(f"[{colour}]tool {obs['tool']}[/] → {obs['content'][:300]}")
     elif node == "reflect":
         for ref in update.get("reflections", []):
-            out.print(f"[cyan]reflect step {ref['step_id']}: {ref['decision']}[/] {ref['critique']}")
+            out.print(
+                f"[cyan]reflect step {ref['step_id']}: {ref['decision']}[/] {ref['critique']}"
+            )
     elif node == "approve":
         for record in update.get("approvals", []):
             verdict = "approved" if record["approved"] else "rejected"
@@ -218,16 +239,22 @@ def _jsonable(update: dict[str, Any]) -> dict[str, Any]:
     result = {}
     for key, value in update.items():
         if key == "messages":
-            value = [{"type": m.type, "content": m.content, "tool_calls": getattr(m, "tool_calls", [])}
-                     for m in value]
+            value = [
+                {"type": m.type, "content": m.content, "tool_calls": getattr(m, "tool_calls", [])}
+                for m in value
+            ]
         result[key] = value
     return result
 
 
-def main() -> None:
+def main() -> None:  # noqa: D103 (documented below)
     """Entry point of the ``maximus`` script."""
     try:
         app()
     except ConfigError as exc:  # bad settings read outside a run
         err.print(f"[bold red]ConfigError:[/] {exc.message}")
         raise SystemExit(ExitCode.CONFIG) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -7,10 +7,10 @@ Subclasses also mix in the closest builtin, so ``except ValueError`` keeps worki
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class ErrorCode(str, Enum):
+class ErrorCode(StrEnum):
     """Stable machine-readable codes carried by every :class:`MaximusError`."""
 
     CONFIG = "config_error"

@@ -43,7 +43,9 @@ class ScriptedChatModel(GenericFakeChatModel):
     calls: int = 0
     """How many times the model was called."""
 
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Runnable[LanguageModelInput, BaseMessage]:
+    def bind_tools(  # type: ignore[override]
+        self, tools: Sequence[Any], **kwargs: Any
+    ) -> Runnable[LanguageModelInput, BaseMessage]:
         """Tools are ignored: the script already says what to call."""
         return self
 

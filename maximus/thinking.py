@@ -83,7 +83,7 @@ def choose_mode(mode: ThinkingMode, signals: TaskSignals | None = None) -> Fixed
 
 
 def is_gemini(model: BaseChatModel) -> bool:
-    """Whether the model is ``langchain-google-genai``'s chat model (checked without importing it)."""
+    """Whether ``model`` is langchain-google-genai's chat model (without importing it)."""
     return getattr(model, "_llm_type", "") == _GEMINI_LLM_TYPE
 
 
@@ -122,4 +122,11 @@ def with_thinking(
     return model.model_copy(update=fields)
 
 
-__all__ = ["FixedMode", "TaskSignals", "choose_mode", "is_gemini", "thinking_params", "with_thinking"]
+__all__ = [
+    "FixedMode",
+    "TaskSignals",
+    "choose_mode",
+    "is_gemini",
+    "thinking_params",
+    "with_thinking",
+]

@@ -96,10 +96,10 @@ def create_agent(
     else:
         registry = ToolRegistry()
         if include_builtin_tools:
-            for item in builtin_tools(lambda: _workspace(settings)):
-                registry.register(item)
-        for item in tools or ():
-            registry.register(item, replace=True)
+            for builtin in builtin_tools(lambda: _workspace(settings)):
+                registry.register(builtin)
+        for extra in tools or ():
+            registry.register(extra, replace=True)
     deps = AgentDeps(
         models=ModelResolver(model, models, settings),
         tools=registry,
@@ -110,7 +110,7 @@ def create_agent(
     compiled = build_graph(deps, retries=limits.model_retries).compile(
         checkpointer=checkpointer, store=store, name="maximus"
     )
-    return compiled.with_config(recursion_limit=limits.recursion_limit)  # type: ignore[return-value]
+    return compiled.with_config(recursion_limit=limits.recursion_limit)
 
 
 def _workspace(settings: Settings | None) -> Path:
@@ -137,4 +137,5 @@ def __getattr__(name: str) -> Any:
         return _graph
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-__all__ = ["AgentGraph", "build_graph", "create_agent", "graph"]
+
+__all__ = ["AgentGraph", "build_graph", "create_agent"]

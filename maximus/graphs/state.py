@@ -8,12 +8,12 @@ resets them with ``Overwrite`` when a new run starts on an existing thread.
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 from langgraph.managed import RemainingSteps
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict
 
 StepStatus = Literal["pending", "running", "done", "failed", "skipped"]
 RunStatus = Literal[

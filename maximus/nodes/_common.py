@@ -43,18 +43,20 @@ async def ask(
     """
     model = deps.models.get(role)
     bound = with_thinking(model, options.mode, signals)
-    runnable = bound.with_structured_output(schema, include_raw=True)  # type: ignore[attr-defined]
-    out = await runnable.ainvoke(list(messages))
+    runnable = bound.with_structured_output(schema, include_raw=True)
+    out: dict[str, Any] = await runnable.ainvoke(list(messages))  # type: ignore[assignment]
     parsed = out.get("parsed")
     if not isinstance(parsed, schema):
         error = out.get("parsing_error") or "no structured output"
-        raise ModelOutputError(f"the {role} model did not return a valid {schema.__name__}: {error}")
+        raise ModelOutputError(
+            f"the {role} model did not return a valid {schema.__name__}: {error}"
+        )
     return parsed, tokens_of(out.get("raw"))
 
 
 def counted(state: AgentState, *, calls: int = 0, tokens: int = 0, **more: int) -> Counters:
     """The state's counters plus the given increments."""
-    counters = dict(state.get("counters") or new_counters())
+    counters: dict[str, int] = {**(state.get("counters") or new_counters())}  # type: ignore[dict-item]
     counters["model_calls"] += calls
     counters["tokens"] += tokens
     for key, value in more.items():

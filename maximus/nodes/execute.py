@@ -24,7 +24,7 @@ def make_execute_node(deps: AgentDeps) -> Any:
     async def execute(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
         result = await deps.tools.tool_node().ainvoke(state, config)
         messages = [m for m in result.get("messages", []) if isinstance(m, ToolMessage)]
-        action = state.get("chosen_action") or {}
+        action: dict[str, Any] = dict(state.get("chosen_action") or {})
         step_id = state["plan"][state.get("current_step", 0)]["id"]
         errors = sum(m.status == "error" for m in messages)
         observation: Observation = {

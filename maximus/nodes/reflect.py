@@ -6,7 +6,7 @@ Only the verdict is on the critical path. Lessons go to the lesson sink by prior
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
@@ -100,20 +100,23 @@ async def _submit_lessons(
     info = runtime.execution_info
     thread_id = info.thread_id if info is not None else None
     priority = Priority.BATCH if verdict.success else Priority.HIGH
-    common = {"thread_id": thread_id, "run": record["run"], "step_id": record["step_id"]}
-    for text in verdict.lessons:
+    episode = f"step {record['step_id']} {record['decision']}: {verdict.critique}"
+    lessons: list[tuple[str, Literal["procedural", "episodic"], Priority]] = [
+        (text, "procedural", priority) for text in verdict.lessons
+    ]
+    lessons.append((episode, "episodic", Priority.BATCH))
+    for text, kind, level in lessons:
         await deps.lessons.submit(
-            Lesson(text=text, kind="procedural", priority=priority, success=verdict.success, **common)  # type: ignore[arg-type]
+            Lesson(
+                text=text,
+                kind=kind,
+                priority=level,
+                thread_id=thread_id,
+                run=record["run"],
+                step_id=record["step_id"],
+                success=verdict.success,
+            )
         )
-    await deps.lessons.submit(
-        Lesson(
-            text=f"step {record['step_id']} {record['decision']}: {verdict.critique}",
-            kind="episodic",
-            priority=Priority.BATCH,
-            success=verdict.success,
-            **common,  # type: ignore[arg-type]
-        )
-    )
 
 
 __all__ = ["make_reflect_node", "settle"]

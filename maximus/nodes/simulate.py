@@ -138,22 +138,24 @@ def make_simulate_node(deps: AgentDeps) -> Any:
             options,
             signals,
         )
-        candidates: list[Candidate] = [
-            {
-                "id": i,
-                "tool": c.tool,
-                "args": c.args,
-                "rationale": c.rationale,
-                "side_effecting": c.tool is not None and deps.tools.is_side_effecting(c.tool),
-            }
-            for i, c in enumerate(
-                (c for c in proposed.candidates if c.tool is None or c.tool in deps.tools)
+        usable = [c for c in proposed.candidates if c.tool is None or c.tool in deps.tools]
+        candidates = [
+            Candidate(
+                id=i,
+                tool=c.tool,
+                args=c.args,
+                rationale=c.rationale,
+                side_effecting=c.tool is not None and deps.tools.is_side_effecting(c.tool),
             )
-        ][:n]
+            for i, c in enumerate(usable[:n])
+        ]
         if not candidates:
             names = [c.tool for c in proposed.candidates]
             raise ModelOutputError(f"the policy proposed no usable action (tools: {names})")
-        shown = [{k: c[k] for k in ("id", "tool", "args", "rationale")} for c in candidates]
+        shown: list[dict[str, Any]] = [
+            {"id": c["id"], "tool": c["tool"], "args": c["args"], "rationale": c["rationale"]}
+            for c in candidates
+        ]
         listing = json.dumps(shown)
         risky = any(c["side_effecting"] for c in candidates)
         predicted, tokens_w = await ask(
@@ -191,9 +193,7 @@ def make_simulate_node(deps: AgentDeps) -> Any:
         best = max(scores, key=lambda s: (s["score"], -s["candidate_id"]))
         chosen = candidates[best["candidate_id"]]
         counters = counted(state, calls=3, tokens=tokens + tokens_w + tokens_c)
-        risky_choice = (
-            chosen["side_effecting"] and best["score"] < options.agent.risk_threshold
-        )
+        risky_choice = chosen["side_effecting"] and best["score"] < options.agent.risk_threshold
         outcome = "execute"
         if risky_choice:
             outcome = "approval" if options.agent.on_risk == "human" else "replan"
@@ -234,7 +234,7 @@ def make_simulate_node(deps: AgentDeps) -> Any:
         model = deps.models.get("executor")
         signals = TaskSignals(role="executor", goal=state.get("goal", ""))
         bound = with_thinking(model, options.mode, signals)
-        runnable = bound.bind_tools(deps.tools.tools())  # type: ignore[attr-defined]
+        runnable = bound.bind_tools(deps.tools.tools())
         reply = await runnable.ainvoke(
             [SystemMessage(EXECUTOR), HumanMessage(context_block(state, step))]
         )
@@ -249,7 +249,13 @@ def make_simulate_node(deps: AgentDeps) -> Any:
                 "side_effecting": deps.tools.is_side_effecting(call["name"]),
             }
         else:
-            action = {"id": 0, "tool": None, "args": {}, "rationale": reply.text, "side_effecting": False}
+            action = {
+                "id": 0,
+                "tool": None,
+                "args": {},
+                "rationale": reply.text,
+                "side_effecting": False,
+            }
         record: Simulation = {
             "run": state.get("run", 0),
             "step_id": step["id"],

@@ -70,7 +70,8 @@ def evaluate(expression: str) -> float | int:
         raise ToolException(f"unsupported syntax in expression: {ast.dump(node)[:80]}")
 
     try:
-        return walk(tree)  # type: ignore[no-any-return]
+        result: float | int = walk(tree)
+        return result
     except (ZeroDivisionError, OverflowError, ValueError, TypeError) as exc:
         raise ToolException(f"cannot evaluate {expression!r}: {exc}") from exc
 

@@ -109,7 +109,11 @@ class ToolRegistry:
         """A compact description of every tool, for prompts."""
         lines = []
         for item in self._tools.values():
-            params = item.tool_call_schema.model_json_schema().get("properties", {})
+            schema = item.tool_call_schema
+            if isinstance(schema, dict):
+                params = schema.get("properties", {})
+            else:
+                params = schema.model_json_schema().get("properties", {})  # type: ignore[union-attr]
             args = {k: v.get("type", "any") for k, v in params.items()}
             flag = " [side-effecting]" if is_side_effecting(item) else ""
             lines.append(f"- {item.name}({json.dumps(args)}){flag}: {item.description}")

@@ -37,7 +37,9 @@ def agent(models: dict[str, Any], settings: Settings | None = None, **kwargs: An
 def calc_step(expression: str, tokens: int = 0) -> dict[str, list[Any]]:
     """One simulated calculator step whose first candidate wins."""
     return {
-        "policy": [candidates(("calculator", {"expression": expression}), (None, {}), tokens=tokens)],
+        "policy": [
+            candidates(("calculator", {"expression": expression}), (None, {}), tokens=tokens)
+        ],
         "world_model": [predictions("the result", "a guess", tokens=tokens)],
         "critic": [scores(0.9, 0.3, tokens=tokens)],
     }
@@ -193,7 +195,7 @@ async def test_human_approval_interrupts_and_resumes(tmp_path: Path, approved: b
 async def test_budgets_end_the_run_cleanly_as_exhausted(
     limits: dict[str, Any], message: str
 ) -> None:
-    steps = [("step %d" % i, "ok", "calculator") for i in range(5)]
+    steps = [(f"step {i}", "ok", "calculator") for i in range(5)]
     script = merge(
         {"planner": [plan(*steps, tokens=30)]},
         *[merge(calc_step(f"{i}+1", tokens=10), {"reflector": [verdict("continue")]})
@@ -302,6 +304,4 @@ async def test_missing_goal_is_a_clear_input_error() -> None:
 
 async def test_bad_run_options_are_a_clear_input_error() -> None:
     with pytest.raises(InvalidInputError, match="num_candidates"):
-        await agent(roles()).ainvoke(
-            {"goal": "x"}, CONFIG, context=RunOptions(num_candidates=0)
-        )
+        await agent(roles()).ainvoke({"goal": "x"}, CONFIG, context=RunOptions(num_candidates=0))

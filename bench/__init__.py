@@ -1,0 +1,1 @@
+"""Benchmarks for Maximus (run each module with ``python -m bench.<name>``)."""
