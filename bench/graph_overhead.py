@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.prebuilt import create_react_agent
@@ -121,7 +122,8 @@ def maximus_scripts() -> dict[str, list[AIMessage]]:
     ids = range(CANDIDATES)
     for i in range(STEPS):
         # Candidate 0 (add 1) scores best; the last one answers without a tool.
-        actions = [("add", {"a": i, "b": c + 1}) for c in ids[:-1]] + [(None, {})]
+        adds = [("add", {"a": i, "b": c + 1}) for c in ids[:-1]]
+        actions: list[tuple[str | None, dict[str, int]]] = [*adds, (None, {})]
         proposed = [{"tool": t, "args": a, "rationale": f"try {t}"} for t, a in actions]
         states = [{"candidate_id": c, "next_state": f"the total is {i + c + 1}"} for c in ids]
         scores = [{"candidate_id": c, "score": 0.9 - 0.1 * c, "reason": "ok"} for c in ids]
@@ -166,7 +168,7 @@ class MaximusBench:
 
     async def episode(self) -> Sample:
         """Run and check one episode."""
-        config = {"configurable": {"thread_id": uuid.uuid4().hex}}
+        config: RunnableConfig = {"configurable": {"thread_id": uuid.uuid4().hex}}
         result, wall, model, calls = await measure(
             self.models.values(),
             lambda: self.graph.ainvoke({"goal": GOAL}, config, context=self.options),
@@ -199,7 +201,7 @@ class ReactBench:
 
     async def episode(self) -> Sample:
         """Run and check one episode."""
-        config = {"configurable": {"thread_id": uuid.uuid4().hex}}
+        config: RunnableConfig = {"configurable": {"thread_id": uuid.uuid4().hex}}
         result, wall, model, calls = await measure(
             [self.model], lambda: self.graph.ainvoke({"messages": [("user", GOAL)]}, config)
         )

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from langchain_core.runnables import RunnableConfig, RunnableLambda
+from langchain_core.runnables import Runnable, RunnableConfig
 from langgraph.runtime import get_runtime
 
 _loop: asyncio.AbstractEventLoop | None = None
@@ -36,18 +36,36 @@ def run_sync(coro: Coroutine[Any, Any, Any]) -> Any:
     return asyncio.run_coroutine_threadsafe(coro, _bridge_loop()).result()
 
 
-def dual_node(
-    afunc: Callable[..., Awaitable[dict[str, Any]]], *, wants_config: bool = False
-) -> RunnableLambda[Any, dict[str, Any]]:
-    """Wrap an async ``node(state, runtime)`` (or ``node(state, config)``) as a sync+async node."""
+class DualNode(Runnable[Any, dict[str, Any]]):
+    """A graph node with both ``invoke`` and ``ainvoke``, written once as ``async def``.
 
-    def _args(state: Any, config: RunnableConfig) -> tuple[Any, Any]:
-        return state, (config if wants_config else get_runtime())
+    LangGraph already traces each task as a run named after the node (it adds nodes with
+    ``trace=False``), so this wrapper adds no callback run of its own: it only calls through.
 
-    async def _async(state: Any, config: RunnableConfig) -> dict[str, Any]:
-        return await afunc(*_args(state, config))
+    Args:
+        afunc: ``async def node(state, runtime)``, or ``(state, config)`` with ``wants_config``.
+        wants_config: pass the ``RunnableConfig`` instead of the ``Runtime``.
+    """
 
-    def _sync(state: Any, config: RunnableConfig) -> dict[str, Any]:
-        return run_sync(afunc(*_args(state, config)))  # type: ignore[arg-type]
+    def __init__(
+        self, afunc: Callable[..., Awaitable[dict[str, Any]]], *, wants_config: bool = False
+    ) -> None:
+        self.afunc = afunc
+        self.wants_config = wants_config
+        self.name = getattr(afunc, "__name__", None)
 
-    return RunnableLambda(_sync, afunc=_async, name=getattr(afunc, "__name__", None))
+    def _call(self, state: Any, config: RunnableConfig | None) -> Awaitable[dict[str, Any]]:
+        second = config if self.wants_config else get_runtime()
+        return self.afunc(state, second)
+
+    def invoke(
+        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """Run the node from sync code (``graph.invoke``)."""
+        return run_sync(self._call(input, config))  # type: ignore[arg-type]
+
+    async def ainvoke(
+        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """Run the node (``graph.ainvoke``)."""
+        return await self._call(input, config)

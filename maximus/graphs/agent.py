@@ -19,7 +19,7 @@ from langgraph.types import RetryPolicy
 
 from maximus.config import Role, Settings, get_settings
 from maximus.errors import ConfigError, ModelOutputError
-from maximus.graphs._sync import dual_node
+from maximus.graphs._sync import DualNode
 from maximus.graphs.context import AgentDeps, RunOptions
 from maximus.graphs.state import AgentInput, AgentState
 from maximus.memory.lessons import InProcessLessonSink, LessonSink
@@ -51,12 +51,12 @@ def build_graph(deps: AgentDeps, *, retries: int = 3) -> StateGraph[Any, Any, An
     """
     retry = RetryPolicy(max_attempts=retries, initial_interval=0.05, retry_on=ModelOutputError)
     builder = StateGraph(AgentState, context_schema=RunOptions, input_schema=AgentInput)
-    builder.add_node("plan", dual_node(make_plan_node(deps)), retry_policy=retry)
-    builder.add_node("simulate", dual_node(make_simulate_node(deps)), retry_policy=retry)
-    builder.add_node("approve", dual_node(make_approve_node(deps)))
-    builder.add_node("execute", dual_node(make_execute_node(deps), wants_config=True))
-    builder.add_node("reflect", dual_node(make_reflect_node(deps)), retry_policy=retry)
-    builder.add_node("respond", dual_node(make_respond_node(deps)))
+    builder.add_node("plan", DualNode(make_plan_node(deps)), retry_policy=retry)
+    builder.add_node("simulate", DualNode(make_simulate_node(deps)), retry_policy=retry)
+    builder.add_node("approve", DualNode(make_approve_node(deps)))
+    builder.add_node("execute", DualNode(make_execute_node(deps), wants_config=True))
+    builder.add_node("reflect", DualNode(make_reflect_node(deps)), retry_policy=retry)
+    builder.add_node("respond", DualNode(make_respond_node(deps)))
     builder.add_edge(START, "plan")
     builder.add_conditional_edges("plan", after_plan)
     builder.add_conditional_edges("simulate", after_simulate)

@@ -15,7 +15,7 @@ from langgraph.graph.message import add_messages
 from langgraph.managed import RemainingSteps
 from typing_extensions import TypedDict
 
-StepStatus = Literal["pending", "running", "done", "failed", "skipped"]
+StepStatus = Literal["pending", "done", "failed"]
 RunStatus = Literal[
     "planning", "running", "replanning", "awaiting_approval", "done", "failed", "exhausted"
 ]
@@ -154,13 +154,11 @@ class AgentState(TypedDict):
     plan: NotRequired[list[PlanStep]]
     current_step: NotRequired[int]
     """Index into ``plan`` of the step being worked on."""
-    candidates: NotRequired[list[Candidate]]
-    """The current step's candidates (replaced each step)."""
-    predictions: NotRequired[list[Prediction]]
-    scores: NotRequired[list[Score]]
     chosen_action: NotRequired[Candidate | None]
+    """The action the current step carries out (after any human edit)."""
     simulations: NotRequired[Annotated[list[Simulation], operator.add]]
-    """Every simulation of the run, in order (on and off are both recorded)."""
+    """Every simulation of the run, in order, with its candidates, predictions and scores
+    (simulation on and off are both recorded); the last one is the current step's."""
     approvals: NotRequired[Annotated[list[Approval], operator.add]]
     observations: NotRequired[Annotated[list[Observation], operator.add]]
     reflections: NotRequired[Annotated[list[Reflection], operator.add]]

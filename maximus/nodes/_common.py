@@ -6,9 +6,12 @@ import time
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
+from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.output_parsers.base import BaseLLMOutputParser
+from langchain_core.outputs import ChatGeneration
 from langgraph.runtime import Runtime
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from maximus.config import Role
 from maximus.errors import ModelOutputError
@@ -41,17 +44,31 @@ async def ask(
     Raises:
         ModelOutputError: the output did not parse into ``schema`` (nodes retry on this).
     """
-    model = deps.models.get(role)
-    bound = with_thinking(model, options.mode, signals)
-    runnable = bound.with_structured_output(schema, include_raw=True)
-    out: dict[str, Any] = await runnable.ainvoke(list(messages))  # type: ignore[assignment]
-    parsed = out.get("parsed")
+    model = with_thinking(deps.models.get(role), options.mode, signals)
+    chain = model.with_structured_output(schema)
+    steps: Sequence[Any] = getattr(chain, "steps", ())
+    if len(steps) == 2 and isinstance(steps[1], BaseLLMOutputParser):
+        # The provider's own binding, then its own parser, called directly: the same work
+        # as ``include_raw=True`` without its parallel/fallback wrappers (about 1.5 ms per
+        # call), and the raw message (for token usage) stays in hand.
+        raw = await steps[0].ainvoke(list(messages))
+        try:
+            parsed = steps[1].parse_result([ChatGeneration(message=raw)])
+        except (OutputParserException, ValidationError, ValueError) as exc:
+            raise _invalid(role, schema, exc) from exc
+    else:
+        with_raw = model.with_structured_output(schema, include_raw=True)
+        out: dict[str, Any] = await with_raw.ainvoke(list(messages))  # type: ignore[assignment]
+        raw, parsed = out.get("raw"), out.get("parsed")
+        if parsed is None:
+            raise _invalid(role, schema, out.get("parsing_error") or "no structured output")
     if not isinstance(parsed, schema):
-        error = out.get("parsing_error") or "no structured output"
-        raise ModelOutputError(
-            f"the {role} model did not return a valid {schema.__name__}: {error}"
-        )
-    return parsed, tokens_of(out.get("raw"))
+        raise _invalid(role, schema, f"got {type(parsed).__name__}")
+    return parsed, tokens_of(raw)
+
+
+def _invalid(role: str, schema: type[BaseModel], error: object) -> ModelOutputError:
+    return ModelOutputError(f"the {role} model did not return a valid {schema.__name__}: {error}")
 
 
 def counted(state: AgentState, *, calls: int = 0, tokens: int = 0, **more: int) -> Counters:

@@ -50,11 +50,10 @@ def make_approve_node(deps: AgentDeps) -> Any:
         action = state["chosen_action"]
         assert action is not None  # the router sends only chosen actions here
         step = state["plan"][state.get("current_step", 0)]
-        score = next(
-            (s for s in state.get("scores", []) if s["candidate_id"] == action["id"]), None
-        )
+        simulation = state["simulations"][-1]
+        score = next((s for s in simulation["scores"] if s["candidate_id"] == action["id"]), None)
         prediction = next(
-            (p["next_state"] for p in state.get("predictions", [])
+            (p["next_state"] for p in simulation["predictions"]
              if p["candidate_id"] == action["id"]),
             None,
         )  # fmt: skip

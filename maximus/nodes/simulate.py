@@ -83,12 +83,6 @@ def _call_id() -> str:
     return f"call_{uuid.uuid4().hex[:24]}"
 
 
-def _running(state: AgentState, index: int) -> list[PlanStep]:
-    plan = [dict(step) for step in state["plan"]]
-    plan[index]["status"] = "running"
-    return plan  # type: ignore[return-value]
-
-
 def _answered(state: AgentState, step: PlanStep, action: Candidate) -> Observation:
     return {
         "run": state.get("run", 0),
@@ -108,20 +102,17 @@ def make_simulate_node(deps: AgentDeps) -> Any:
         reason = exhausted_reason(state, state["counters"])
         if reason is not None:
             return {"status": "exhausted", "error": reason}
-        index = state.get("current_step", 0)
-        step = state["plan"][index]
+        step = state["plan"][state.get("current_step", 0)]
         try:
             if options.agent.simulate:
-                return await _simulated(state, step, index, options)
-            return await _direct(state, step, index, options)
+                return await _simulated(state, step, options)
+            return await _direct(state, step, options)
         except ModelOutputError as exc:
             if not is_last_attempt(runtime, options):
                 raise
             return failed(state, exc, calls=1)
 
-    async def _simulated(
-        state: AgentState, step: PlanStep, index: int, options: Options
-    ) -> dict[str, Any]:
+    async def _simulated(state: AgentState, step: PlanStep, options: Options) -> dict[str, Any]:
         n = options.agent.num_candidates
         context = context_block(state, step)
         signals = TaskSignals(
@@ -208,12 +199,8 @@ def make_simulate_node(deps: AgentDeps) -> Any:
             "outcome": outcome,  # type: ignore[typeddict-item]
         }
         update: dict[str, Any] = {
-            "candidates": candidates,
-            "predictions": predictions,
-            "scores": scores,
             "chosen_action": chosen,
             "simulations": [record],
-            "plan": _running(state, index),
             "counters": counters,
         }
         if outcome == "approval":
@@ -228,9 +215,7 @@ def make_simulate_node(deps: AgentDeps) -> Any:
             return update | replan_update(state, counters, critique)
         return update | act(state, step, chosen)
 
-    async def _direct(
-        state: AgentState, step: PlanStep, index: int, options: Options
-    ) -> dict[str, Any]:
+    async def _direct(state: AgentState, step: PlanStep, options: Options) -> dict[str, Any]:
         model = deps.models.get("executor")
         signals = TaskSignals(role="executor", goal=state.get("goal", ""))
         bound = with_thinking(model, options.mode, signals)
@@ -267,12 +252,8 @@ def make_simulate_node(deps: AgentDeps) -> Any:
             "outcome": "execute",
         }
         return {
-            "candidates": [action],
-            "predictions": [],
-            "scores": [],
             "chosen_action": action,
             "simulations": [record],
-            "plan": _running(state, index),
             "counters": counters,
         } | act(state, step, action)
 
