@@ -9,7 +9,7 @@ when the graph is built (models, tools, the lesson sink) and never travels throu
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
@@ -51,6 +51,8 @@ class AgentDeps:
     tools: ToolRegistry
     lessons: LessonSink = field(default_factory=InProcessLessonSink)
     settings_: Settings | None = None
+    chains: dict[tuple[str, str, type], Any] = field(default_factory=dict)
+    """Structured-output calls prepared so far, by (role, thinking mode, schema)."""
 
     @property
     def settings(self) -> Settings:
