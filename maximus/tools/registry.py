@@ -44,6 +44,7 @@ class ToolRegistry:
         self._version = 0
         self._lock = threading.Lock()
         self._node: tuple[int, ToolNode] | None = None
+        self._catalog: tuple[int, str] | None = None
         for item in tools:
             self.register(item)
 
@@ -106,7 +107,14 @@ class ToolRegistry:
         return node[1]
 
     def catalog(self) -> str:
-        """A compact description of every tool, for prompts."""
+        """A compact description of every tool, for prompts (rebuilt only on change)."""
+        cached = self._catalog
+        if cached is None or cached[0] != self._version:
+            cached = (self._version, self._describe())
+            self._catalog = cached
+        return cached[1]
+
+    def _describe(self) -> str:
         lines = []
         for item in self._tools.values():
             schema = item.tool_call_schema
