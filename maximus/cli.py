@@ -124,25 +124,12 @@ async def _run(
             raise InvalidInputError(f"thread {thread_id!r} has no run waiting for approval")
         if not as_json:
             out.print(f"[dim]thread {thread_id}[/]")
-        pending: Any = payload
-        while pending is not None:
-            stream = agent.astream(
-                pending, config, context=context, stream_mode="updates", version="v1"
-            )
-            request = None
-            # Drain the stream even after an interrupt: the checkpoint that makes the run
-            # resumable (in another process, too) is written as the stream finishes.
-            async for chunk in stream:
-                for node, update in chunk.items():
-                    if node == "__interrupt__":
-                        request = update[0].value
-                    elif update:
-                        _show(node, update, as_json)
-            pending = None if request is None else _ask_approval(request, thread_id, as_json)
-            if request is not None and pending is None:
-                await sink.aclose()
-                return ExitCode.AWAITING_APPROVAL
-        await sink.aclose()
+        try:
+            paused = await _stream(agent, payload, config, context, thread_id, as_json)
+        finally:
+            await sink.aclose()
+        if paused:
+            return ExitCode.AWAITING_APPROVAL
         state = (await agent.aget_state(config)).values
     status = state.get("status", "failed")
     summary = {
@@ -160,6 +147,35 @@ async def _run(
         out.print(Panel(str(summary["final_answer"]), title=f"[{colour}]{status}[/]"))
         out.print(f"[dim]{summary['counters']}  ·  continue with --thread {thread_id}[/]")
     return _STATUS_EXIT.get(status, ExitCode.FAILED)
+
+
+async def _stream(
+    agent: Any,
+    payload: Any,
+    config: RunnableConfig,
+    context: Any,
+    thread_id: str,
+    as_json: bool,
+) -> bool:
+    """Stream the run, answering approvals at the prompt; ``True`` if it stopped to wait."""
+    pending: Any = payload
+    while pending is not None:
+        stream = agent.astream(
+            pending, config, context=context, stream_mode="updates", version="v1"
+        )
+        request = None
+        # Drain the stream even after an interrupt: the checkpoint that makes the run
+        # resumable (in another process, too) is written as the stream finishes.
+        async for chunk in stream:
+            for node, update in chunk.items():
+                if node == "__interrupt__":
+                    request = update[0].value
+                elif update:
+                    _show(node, update, as_json)
+        if request is None:
+            return False
+        pending = _ask_approval(request, thread_id, as_json)
+    return True
 
 
 def _ask_approval(request: dict[str, Any], thread_id: str, as_json: bool) -> Any:
@@ -247,7 +263,7 @@ def _jsonable(update: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def main() -> None:  # noqa: D103 (documented below)
+def main() -> None:
     """Entry point of the ``maximus`` script."""
     try:
         app()

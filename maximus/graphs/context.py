@@ -51,8 +51,9 @@ class AgentDeps:
     tools: ToolRegistry
     lessons: LessonSink = field(default_factory=InProcessLessonSink)
     settings_: Settings | None = None
-    chains: dict[tuple[str, str, type], Any] = field(default_factory=dict)
-    """Structured-output calls prepared so far, by (role, thinking mode, schema)."""
+    chains: dict[tuple[str, str, Any], Any] = field(default_factory=dict)
+    """Model calls prepared so far: structured outputs by (role, thinking mode, schema), the
+    executor's tool binding by (role, thinking mode, registry version)."""
 
     @property
     def settings(self) -> Settings:

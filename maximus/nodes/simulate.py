@@ -39,7 +39,7 @@ from maximus.nodes._common import (
     tokens_of,
 )
 from maximus.nodes.schemas import Candidates, Predictions, Scores
-from maximus.thinking import TaskSignals, with_thinking
+from maximus.thinking import TaskSignals, choose_mode, with_thinking
 
 POLICY = """You are the policy of an agent. Propose {n} distinct candidate actions for the \
 current step. Each calls one tool with arguments, or uses tool=null to answer the step \
@@ -216,10 +216,13 @@ def make_simulate_node(deps: AgentDeps) -> Any:
         return update | act(state, step, chosen)
 
     async def _direct(state: AgentState, step: PlanStep, options: Options) -> dict[str, Any]:
-        model = deps.models.get("executor")
-        signals = TaskSignals(role="executor", goal=state.get("goal", ""))
-        bound = with_thinking(model, options.mode, signals)
-        runnable = bound.bind_tools(deps.tools.tools())
+        mode = choose_mode(options.mode, TaskSignals(role="executor", goal=state.get("goal", "")))
+        # Binding converts every tool's schema; do it once per mode and registry version.
+        key = ("executor", mode, deps.tools.version)
+        runnable = deps.chains.get(key)
+        if runnable is None:
+            model = with_thinking(deps.models.get("executor"), mode)
+            runnable = deps.chains[key] = model.bind_tools(deps.tools.tools())
         reply = await runnable.ainvoke(
             [SystemMessage(EXECUTOR), HumanMessage(context_block(state, step))]
         )
