@@ -19,6 +19,9 @@ class ErrorCode(StrEnum):
     BUDGET = "budget_exhausted"
     INVALID_INPUT = "invalid_input"
     NOT_FOUND = "not_found"
+    STORE_UNAVAILABLE = "store_unavailable"
+    CORRUPT_RECORD = "corrupt_record"
+    CONFLICT = "conflict"
 
 
 class MaximusError(Exception):
@@ -69,12 +72,33 @@ class ThreadNotFoundError(MaximusError, LookupError):
     code = ErrorCode.NOT_FOUND
 
 
+class StoreUnavailableError(MaximusError, ConnectionError):
+    """A backing store (Redis, a vector database) cannot be reached; the message names it."""
+
+    code = ErrorCode.STORE_UNAVAILABLE
+
+
+class CorruptRecordError(MaximusError, ValueError):
+    """A stored record cannot be decoded (foreign or damaged keys); nothing was changed."""
+
+    code = ErrorCode.CORRUPT_RECORD
+
+
+class ConflictError(MaximusError, RuntimeError):
+    """A write lost a race with another writer of the same record; retry with fresh state."""
+
+    code = ErrorCode.CONFLICT
+
+
 __all__ = [
     "ConfigError",
+    "ConflictError",
+    "CorruptRecordError",
     "ErrorCode",
     "InvalidInputError",
     "MaximusError",
     "ModelOutputError",
+    "StoreUnavailableError",
     "ThreadNotFoundError",
     "ToolRegistryError",
 ]
