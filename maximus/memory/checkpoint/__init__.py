@@ -248,7 +248,10 @@ class RedisSaver(BaseRedisSaver):
     def delete_thread(self, thread_id: str) -> None:
         keys = self.keys.thread(thread_id)
         with self._errors("delete_thread"):
-            tup = self.get_tuple(stored_config(thread_id, "", ""))
+            try:
+                tup = self.get_tuple(stored_config(thread_id, "", ""))
+            except CorruptRecordError:
+                tup = None  # a damaged thread can still be deleted; its user entry goes stale
             runs = self.client.zrange(keys[6], 0, -1)
             user = tup.metadata.get("user_id") if tup else None
             self._pipeline(delete_commands(self.keys, thread_id, runs, user))

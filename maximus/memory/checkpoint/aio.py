@@ -240,7 +240,10 @@ class AsyncRedisSaver(BaseRedisSaver):
     async def adelete_thread(self, thread_id: str) -> None:
         keys = self.keys.thread(thread_id)
         with self._errors("delete_thread"):
-            tup = await self.aget_tuple(stored_config(thread_id, "", ""))
+            try:
+                tup = await self.aget_tuple(stored_config(thread_id, "", ""))
+            except CorruptRecordError:
+                tup = None  # a damaged thread can still be deleted; its user entry goes stale
             runs = await self.client.zrange(keys[6], 0, -1)
             user = tup.metadata.get("user_id") if tup else None
             await self._pipeline(delete_commands(self.keys, thread_id, runs, user))
