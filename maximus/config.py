@@ -73,6 +73,17 @@ class AgentSettings(BaseModel):
     """Attempts per node when a model's structured output does not parse."""
 
 
+class SessionSettings(BaseModel):
+    """How sessions (threads) are kept when ``redis_url`` is set."""
+
+    key_prefix: str = "maximus:cp"
+    """Prefix of every checkpoint key; give each deployment sharing a Redis its own."""
+    ttl_seconds: int | None = Field(default=None, gt=0)
+    """A thread expires this long after its last write (``None``: never)."""
+    refresh_on_read: bool = False
+    """Reading a thread also pushes its expiry back by ``ttl_seconds``."""
+
+
 class Settings(BaseSettings):
     """All of Maximus' configuration."""
 
@@ -103,7 +114,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=_default_data_dir)
     """Where embedded state lives (the SQLite session database, workspace files)."""
     redis_url: str | None = None
-    """When set, sessions are checkpointed in Redis instead of SQLite."""
+    """When set, sessions are checkpointed in Redis instead of SQLite (any Redis 6.2+, Valkey,
+    a Cluster node, or ``redis-sentinel://host:port/service``; no modules needed)."""
+    sessions: SessionSettings = Field(default_factory=SessionSettings)
 
     @field_validator("api_key", "google_api_key")
     @classmethod

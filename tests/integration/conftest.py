@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.gemini_server import GeminiServer
 from tests.support.redis import start_server, stop_server
 
 SINGLE_NODE_KINDS = ("plain", "redis8", "valkey")
@@ -53,3 +54,11 @@ def sentinel_url() -> Iterator[str]:
 def any_redis_url(request: pytest.FixtureRequest) -> str:
     """Each single-node server kind in turn."""
     return str(request.getfixturevalue(f"{request.param.replace('plain', 'plain_redis')}_url"))
+
+
+@pytest.fixture
+def gemini() -> Iterator[GeminiServer]:
+    """A local HTTP server that speaks the Gemini API, answering as a scripted agent."""
+    server = GeminiServer()
+    yield server
+    server.close()

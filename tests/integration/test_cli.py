@@ -2,47 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.support.gemini_server import GeminiServer, agent_responder
+from tests.support.cli import events, maximus, model_env, risky_responder
+from tests.support.gemini_server import GeminiServer
 
 pytestmark = pytest.mark.integration
-
-MAXIMUS = [sys.executable, "-m", "maximus.cli"]
-
-
-def maximus(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*MAXIMUS, *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "COLUMNS": "200", **(env or {})},
-        stdin=subprocess.DEVNULL,
-    )
-
-
-def events(proc: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
-
-
-@pytest.fixture
-def gemini() -> Iterator[GeminiServer]:
-    server = GeminiServer()
-    yield server
-    server.close()
-
-
-def model_env(server: GeminiServer) -> dict[str, str]:
-    return {"GOOGLE_API_KEY": "test-key", "MAXIMUS_BASE_URL": server.url}
 
 
 def test_run_without_a_model_prints_a_clear_config_error() -> None:
@@ -94,25 +61,6 @@ def test_no_simulate_records_an_unsimulated_step(gemini: GeminiServer) -> None:
     assert proc.returncode == 0, proc.stderr
     (simulated,) = [e for e in events(proc) if e["event"] == "simulate"]
     assert simulated["update"]["simulations"][0]["simulated"] is False
-
-
-def risky_responder(body: dict[str, Any]) -> str:
-    """An agent that wants to write a file, and a critic that doubts it."""
-    config = body.get("generationConfig", {})
-    props = set((config.get("responseJsonSchema") or {}).get("properties", {}))
-    if "steps" in props:
-        return json.dumps(
-            {"steps": [{"description": "save", "expected": "saved", "tool": "write_file"}]}
-        )
-    if "candidates" in props:
-        action = {"tool": "write_file", "args": {"path": "hello.txt", "content": "hi"}}
-        return json.dumps({"candidates": [{**action, "rationale": "save it"}]})
-    if "scores" in props:
-        return json.dumps({"scores": [{"candidate_id": 0, "score": 0.2, "reason": "overwrites"}]})
-    if "decision" in props:
-        return json.dumps({"success": True, "decision": "finish", "critique": "saved",
-                           "lessons": [], "final_answer": "saved hello.txt"})  # fmt: skip
-    return agent_responder(body)
 
 
 def test_approval_interrupts_then_resumes_in_a_new_process(

@@ -32,6 +32,7 @@ from maximus.memory.checkpoint.base import (
     PRUNE_LATEST_LUA,
     PUT_LUA,
     PUT_WRITES_LUA,
+    REGISTRY_PAGE,
     SCRIPTS,
     SHAS,
     BaseRedisSaver,
@@ -198,6 +199,33 @@ class AsyncRedisSaver(BaseRedisSaver):
             if len(members) < page:
                 return
             high = "(" + members[-1]
+
+    async def athread_ids(
+        self, *, user_id: str | None = None, limit: int | None = None
+    ) -> builtins.list[str]:
+        """Thread ids, most recently started run first; only ``user_id``'s when given.
+
+        Entries whose thread has expired or been deleted elsewhere are dropped on the way.
+        """
+        key = self.keys.user(user_id) if user_id else self.keys.threads
+        found: builtins.list[str] = []
+        start = 0
+        with self._errors("thread_ids"):
+            while limit is None or len(found) < limit:
+                page = [
+                    t.decode() if isinstance(t, bytes) else str(t)
+                    for t in await self.client.zrevrange(key, start, start + REGISTRY_PAGE - 1)
+                ]
+                if not page:
+                    break
+                start += len(page)
+                alive = await self._pipeline([("EXISTS", (self.keys.thread(t)[0],)) for t in page])
+                stale = [t for t, ok in zip(page, alive, strict=True) if not ok]
+                if stale:
+                    await self.client.zrem(key, *stale)
+                    start -= len(stale)
+                found += [t for t, ok in zip(page, alive, strict=True) if ok]
+        return found if limit is None else found[:limit]
 
     # -- writes -------------------------------------------------------------------------------
     async def aput(

@@ -65,6 +65,8 @@ THREAD_KEYS = ("idx", "cp", "cf", "bl", "wi", "wv", "runs")
 """The per-thread keys, in the order the Lua scripts receive them."""
 
 SEP = "\x00"
+REGISTRY_PAGE = 200
+"""Thread ids read per round trip from a registry."""
 
 # --- Lua -----------------------------------------------------------------------------------
 # Every script takes the seven thread keys as KEYS, in THREAD_KEYS order. ``hmget_all`` chunks
@@ -674,6 +676,7 @@ __all__ = [
     "PRUNE_LATEST_LUA",
     "PUT_LUA",
     "PUT_WRITES_LUA",
+    "REGISTRY_PAGE",
     "SCRIPTS",
     "SHAS",
     "THREAD_KEYS",
