@@ -1,13 +1,33 @@
-"""Memory: session checkpointers and the sinks that take reflection's lessons."""
+"""Memory: session checkpointers, thread helpers and the sinks that take reflection's lessons."""
 
+from maximus.memory.checkpoint import AsyncRedisSaver, RedisSaver
 from maximus.memory.lessons import InProcessLessonSink, Lesson, LessonSink, Priority
-from maximus.memory.sessions import open_checkpointer, open_sync_checkpointer
+from maximus.memory.sessions import (
+    ThreadSummary,
+    adelete_thread,
+    aget_thread,
+    alist_threads,
+    delete_thread,
+    get_thread,
+    list_threads,
+    open_checkpointer,
+    open_sync_checkpointer,
+)
 
 __all__ = [
+    "AsyncRedisSaver",
     "InProcessLessonSink",
     "Lesson",
     "LessonSink",
     "Priority",
+    "RedisSaver",
+    "ThreadSummary",
+    "adelete_thread",
+    "aget_thread",
+    "alist_threads",
+    "delete_thread",
+    "get_thread",
+    "list_threads",
     "open_checkpointer",
     "open_sync_checkpointer",
 ]
