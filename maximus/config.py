@@ -84,6 +84,25 @@ class SessionSettings(BaseModel):
     """Reading a thread also pushes its expiry back by ``ttl_seconds``."""
 
 
+class CacheSettings(BaseModel):
+    """The Redis cache (``MAXIMUS_CACHE__*``); it falls back to an in-process LRU when down."""
+
+    url: str | None = None
+    """Redis for the cache; ``None`` uses ``redis_url`` (and, with neither, only the LRU)."""
+    prefix: str = "maximus:cache"
+    default_ttl: float | None = Field(default=3600.0, gt=0)
+    """Seconds an entry lives unless ``set`` says otherwise; ``None``: no expiry."""
+    compress_threshold: int = Field(default=1024, ge=0)
+    """Values larger than this many bytes are zlib-compressed."""
+    lru_size: int = Field(default=1024, ge=1)
+    """Entries the in-process fallback holds while Redis is unreachable."""
+    retry_interval: float = Field(default=5.0, gt=0)
+    """Seconds between probes of an unreachable Redis."""
+    llm: bool = False
+    """Cache model responses through LangChain's global cache (identical prompts only)."""
+    llm_ttl: int | None = Field(default=None, gt=0)
+
+
 class Settings(BaseSettings):
     """All of Maximus' configuration."""
 
@@ -117,6 +136,7 @@ class Settings(BaseSettings):
     """When set, sessions are checkpointed in Redis instead of SQLite (any Redis 6.2+, Valkey,
     a Cluster node, or ``redis-sentinel://host:port/service``; no modules needed)."""
     sessions: SessionSettings = Field(default_factory=SessionSettings)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
 
     @field_validator("api_key", "google_api_key")
     @classmethod
@@ -129,6 +149,11 @@ class Settings(BaseSettings):
     def sessions_path(self) -> Path:
         """The SQLite file that holds checkpointed sessions when Redis is not configured."""
         return self.data_dir / "sessions.sqlite"
+
+    @property
+    def cache_url(self) -> str | None:
+        """The Redis the cache uses: its own URL, else the sessions' one."""
+        return self.cache.url or self.redis_url
 
     @property
     def workspace_dir(self) -> Path:
