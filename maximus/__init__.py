@@ -23,6 +23,7 @@ from maximus.errors import (
 from maximus.graphs import AgentInput, AgentState, RunOptions, build_graph, create_agent
 from maximus.memory import (
     AsyncRedisSaver,
+    CacheManager,
     InProcessLessonSink,
     Lesson,
     LessonSink,
@@ -49,6 +50,7 @@ __all__ = [
     "AgentSettings",
     "AgentState",
     "AsyncRedisSaver",
+    "CacheManager",
     "ConfigError",
     "ConflictError",
     "CorruptRecordError",

@@ -1,5 +1,6 @@
-"""Memory: session checkpointers, thread helpers and the sinks that take reflection's lessons."""
+"""Memory: session checkpointers, thread helpers, the cache, and the sinks for lessons."""
 
+from maximus.memory.cache import CacheHealth, CacheManager, CacheStats, Namespace
 from maximus.memory.checkpoint import AsyncRedisSaver, RedisSaver
 from maximus.memory.lessons import InProcessLessonSink, Lesson, LessonSink, Priority
 from maximus.memory.sessions import (
@@ -16,6 +17,10 @@ from maximus.memory.sessions import (
 
 __all__ = [
     "AsyncRedisSaver",
+    "CacheHealth",
+    "CacheManager",
+    "CacheStats",
+    "Namespace",
     "InProcessLessonSink",
     "Lesson",
     "LessonSink",

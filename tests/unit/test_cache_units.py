@@ -225,3 +225,23 @@ def test_sentinel_urls_parse() -> None:
 def test_bad_sentinel_urls_raise_config_error(url: str) -> None:
     with pytest.raises(ConfigError):
         parse_sentinel_url(url)
+
+
+def test_from_settings_uses_the_cache_url_then_the_sessions_url() -> None:
+    from maximus.config import load_settings
+    from maximus.errors import ConfigError
+    from maximus.memory.cache import CacheManager
+
+    with pytest.raises(ConfigError, match="MAXIMUS_CACHE__URL"):
+        CacheManager.from_settings(load_settings())
+    settings = load_settings(
+        redis_url="redis://127.0.0.1:1/0", cache={"prefix": "p", "compress_threshold": 7}
+    )
+    manager = CacheManager.from_settings(settings)
+    assert (manager.url, manager.prefix, manager.compress_threshold) == (
+        "redis://127.0.0.1:1/0",
+        "p",
+        7,
+    )
+    own = load_settings(redis_url="redis://a:1/0", cache={"url": "redis://b:2/0"})
+    assert CacheManager.from_settings(own).url == "redis://b:2/0"

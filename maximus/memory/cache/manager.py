@@ -33,6 +33,7 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from redis.exceptions import RedisError
 
+from maximus.config import Settings, get_settings
 from maximus.errors import ConfigError, CorruptRecordError, InvalidInputError
 from maximus.memory._redis import (
     OUTAGE_ERRORS,
@@ -160,6 +161,27 @@ class CacheManager:
         self._next_probe = 0.0
         self._log = OutageLog(f"cache {prefix!r}")
         self._counts = _Counters()
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> CacheManager:
+        """A manager on ``MAXIMUS_CACHE__URL`` (else ``MAXIMUS_REDIS_URL``), set as configured.
+
+        Raises:
+            ConfigError: neither URL is set.
+        """
+        settings = settings or get_settings()
+        url = settings.cache_url
+        if url is None:
+            raise ConfigError("the cache needs MAXIMUS_CACHE__URL or MAXIMUS_REDIS_URL")
+        options = settings.cache
+        return cls(
+            url,
+            prefix=options.prefix,
+            default_ttl=options.default_ttl,
+            compress_threshold=options.compress_threshold,
+            lru_size=options.lru_size,
+            retry_interval=options.retry_interval,
+        )
 
     # -- public API ---------------------------------------------------------------------
 
