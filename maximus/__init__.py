@@ -28,6 +28,7 @@ from maximus.memory import (
     Lesson,
     LessonSink,
     Priority,
+    RedisLessonQueue,
     RedisSaver,
     ThreadSummary,
     adelete_thread,
@@ -37,6 +38,7 @@ from maximus.memory import (
     get_thread,
     list_threads,
     open_checkpointer,
+    open_lesson_sink,
     open_sync_checkpointer,
 )
 from maximus.models import ModelResolver
@@ -63,6 +65,7 @@ __all__ = [
     "ModelOutputError",
     "ModelResolver",
     "Priority",
+    "RedisLessonQueue",
     "RedisSaver",
     "RoleModels",
     "RunOptions",
@@ -87,6 +90,7 @@ __all__ = [
     "list_threads",
     "load_settings",
     "open_checkpointer",
+    "open_lesson_sink",
     "open_sync_checkpointer",
     "side_effecting",
     "thinking_params",

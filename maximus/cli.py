@@ -17,6 +17,7 @@ from rich.table import Table
 
 from maximus.config import ThinkingMode, get_settings
 from maximus.errors import ConfigError, InvalidInputError, MaximusError
+from maximus.plugins.cli import plugins_app
 
 
 class ExitCode(IntEnum):
@@ -36,6 +37,7 @@ _STATUS_EXIT = {"done": ExitCode.OK, "failed": ExitCode.FAILED, "exhausted": Exi
 app = typer.Typer(
     help="Maximus: agents that plan, simulate, execute and reflect.", no_args_is_help=True
 )
+app.add_typer(plugins_app, name="plugins")
 out = Console()
 err = Console(stderr=True)
 
@@ -110,24 +112,28 @@ async def _run(
 ) -> int:
     from maximus.graphs.agent import create_agent
     from maximus.graphs.context import RunOptions
-    from maximus.memory.lessons import InProcessLessonSink
+    from maximus.memory.lessons import open_lesson_sink
     from maximus.memory.sessions import open_checkpointer
+    from maximus.plugins import get_plugin_manager
 
     settings = get_settings()
     thread_id = thread or uuid.uuid4().hex
     config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
     context = RunOptions(mode=mode, simulate=simulate)
-    sink = InProcessLessonSink()
-    async with open_checkpointer(settings) as saver:
-        agent = create_agent(settings=settings, checkpointer=saver, lesson_sink=sink)
+    _install_llm_cache(settings)
+    async with (
+        open_checkpointer(settings) as saver,
+        open_lesson_sink(settings) as sink,
+        get_plugin_manager(settings) as plugins,
+    ):
+        agent = create_agent(
+            settings=settings, checkpointer=saver, lesson_sink=sink, plugins=plugins
+        )
         if not isinstance(payload, dict) and not (await agent.aget_state(config)).next:
             raise InvalidInputError(f"thread {thread_id!r} has no run waiting for approval")
         if not as_json:
             out.print(f"[dim]thread {thread_id}[/]")
-        try:
-            paused = await _stream(agent, payload, config, context, thread_id, as_json)
-        finally:
-            await sink.aclose()
+        paused = await _stream(agent, payload, config, context, thread_id, as_json)
         if paused:
             return ExitCode.AWAITING_APPROVAL
         state = (await agent.aget_state(config)).values
@@ -147,6 +153,21 @@ async def _run(
         out.print(Panel(str(summary["final_answer"]), title=f"[{colour}]{status}[/]"))
         out.print(f"[dim]{summary['counters']}  ·  continue with --thread {thread_id}[/]")
     return _STATUS_EXIT.get(status, ExitCode.FAILED)
+
+
+def _install_llm_cache(settings: Any) -> None:
+    """Cache model responses in Redis when asked to; a Redis that is down only costs the cache."""
+    if not (settings.cache.llm and settings.cache_url):
+        return
+    from maximus.errors import StoreUnavailableError
+    from maximus.memory.cache import install_llm_cache
+
+    try:
+        install_llm_cache(
+            settings.cache_url, ttl=settings.cache.llm_ttl, prefix=f"{settings.cache.prefix}:llm"
+        )
+    except StoreUnavailableError as exc:
+        err.print(f"[yellow]LLM cache off: {exc.message}[/]")
 
 
 async def _stream(

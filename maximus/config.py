@@ -103,6 +103,29 @@ class CacheSettings(BaseModel):
     llm_ttl: int | None = Field(default=None, gt=0)
 
 
+class LessonQueueSettings(BaseModel):
+    """The Redis reflection queue (``MAXIMUS_LESSON_QUEUE__*``), used when ``redis_url`` is set."""
+
+    enabled: bool = True
+    """Queue reflection's lessons in Redis Streams (off: the in-process sink)."""
+    consume: bool = True
+    """Run a worker in this process; turn off where dedicated workers drain the queue."""
+    prefix: str = "maximus"
+    group: str = "lesson-writers"
+    batch_size: int = Field(default=10, ge=1)
+    batch_timeout: float = Field(default=0.5, ge=0)
+    maxlen: int | None = Field(default=100_000, ge=1)
+    """Approximate bound of each stream; past it the oldest jobs are dropped."""
+    claim_idle_ms: int = Field(default=60_000, ge=1)
+    """A job pending this long (its worker died) is taken over by another worker."""
+    max_deliveries: int = Field(default=5, ge=1)
+    """Failed deliveries before a job moves to the dead-letter stream."""
+    done_ttl: float = Field(default=3600.0, gt=0)
+    flush_timeout: float = Field(default=10.0, gt=0)
+    keep: int = Field(default=10_000, ge=1)
+    """Lessons kept in the Redis lesson log (until long-term memory takes them)."""
+
+
 class Settings(BaseSettings):
     """All of Maximus' configuration."""
 
@@ -137,6 +160,7 @@ class Settings(BaseSettings):
     a Cluster node, or ``redis-sentinel://host:port/service``; no modules needed)."""
     sessions: SessionSettings = Field(default_factory=SessionSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
+    lesson_queue: LessonQueueSettings = Field(default_factory=LessonQueueSettings)
 
     @field_validator("api_key", "google_api_key")
     @classmethod

@@ -2,7 +2,21 @@
 
 from maximus.memory.cache import CacheHealth, CacheManager, CacheStats, Namespace
 from maximus.memory.checkpoint import AsyncRedisSaver, RedisSaver
-from maximus.memory.lessons import InProcessLessonSink, Lesson, LessonSink, Priority
+from maximus.memory.lessons import (
+    InProcessLessonSink,
+    Lesson,
+    LessonSink,
+    Priority,
+    open_lesson_sink,
+)
+from maximus.memory.reflection_queue import (
+    QueueDepth,
+    QueueStats,
+    RedisLessonQueue,
+    lesson_id,
+    redis_lesson_log,
+    run_worker,
+)
 from maximus.memory.sessions import (
     ThreadSummary,
     adelete_thread,
@@ -25,6 +39,9 @@ __all__ = [
     "Lesson",
     "LessonSink",
     "Priority",
+    "QueueDepth",
+    "QueueStats",
+    "RedisLessonQueue",
     "RedisSaver",
     "ThreadSummary",
     "adelete_thread",
@@ -32,7 +49,11 @@ __all__ = [
     "alist_threads",
     "delete_thread",
     "get_thread",
+    "lesson_id",
     "list_threads",
+    "open_lesson_sink",
     "open_checkpointer",
     "open_sync_checkpointer",
+    "redis_lesson_log",
+    "run_worker",
 ]

@@ -18,10 +18,13 @@ import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Literal, Protocol, runtime_checkable
+
+from maximus.config import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -168,4 +171,58 @@ class InProcessLessonSink:
             logger.warning("lesson sink failed to write %d lessons", len(lessons), exc_info=True)
 
 
-__all__ = ["InProcessLessonSink", "Lesson", "LessonSink", "LessonWriter", "Priority"]
+@asynccontextmanager
+async def open_lesson_sink(
+    settings: Settings | None = None, writer: LessonWriter | None = None
+) -> AsyncIterator[LessonSink]:
+    """The sink the settings call for, open for the block and flushed and closed after it.
+
+    With ``redis_url`` set (and ``lesson_queue.enabled``), lessons go through the Redis
+    reflection queue (:class:`~maximus.memory.reflection_queue.RedisLessonQueue`), written by
+    ``writer`` or, by default, into the Redis lesson log. Otherwise an in-process sink.
+    """
+    settings = settings or get_settings()
+    options = settings.lesson_queue
+    if not settings.redis_url or not options.enabled:
+        sink = InProcessLessonSink(writer, batch_size=options.batch_size)
+        try:
+            yield sink
+        finally:
+            await sink.aclose()
+        return
+    from maximus.memory._redis import async_client
+    from maximus.memory.reflection_queue import RedisLessonQueue, redis_lesson_log
+
+    client = async_client(settings.redis_url, decode_responses=True)
+    queue = RedisLessonQueue(
+        client,
+        writer or redis_lesson_log(client, prefix=options.prefix, keep=options.keep),
+        prefix=options.prefix,
+        group=options.group,
+        batch_size=options.batch_size,
+        batch_timeout=options.batch_timeout,
+        maxlen=options.maxlen,
+        claim_idle_ms=options.claim_idle_ms,
+        max_deliveries=options.max_deliveries,
+        done_ttl=options.done_ttl,
+        flush_timeout=options.flush_timeout,
+    )
+    if options.consume:
+        queue.start()
+    try:
+        yield queue
+    finally:
+        try:
+            await queue.aclose()
+        finally:
+            await client.aclose()
+
+
+__all__ = [
+    "InProcessLessonSink",
+    "Lesson",
+    "LessonSink",
+    "LessonWriter",
+    "Priority",
+    "open_lesson_sink",
+]

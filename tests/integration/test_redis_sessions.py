@@ -119,3 +119,48 @@ def test_thread_helpers_work_on_sqlite_too(isolated_env):
             delete_thread(saver, "s1", user_id="dave")
         delete_thread(saver, "s1", user_id="carol")
         assert list_threads(saver) == []
+
+
+def test_cli_lessons_go_through_the_redis_queue_into_the_lesson_log(
+    gemini: GeminiServer, plain_redis_url: str
+) -> None:
+    import json
+
+    import redis
+
+    queue_prefix = key_prefix()
+    env = {
+        **model_env(gemini),
+        **redis_env(plain_redis_url),
+        "MAXIMUS_LESSON_QUEUE__PREFIX": queue_prefix,
+        "MAXIMUS_LESSON_QUEUE__BATCH_TIMEOUT": "0.05",
+    }
+    proc = maximus("run", "What is 17*23?", "--json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    raw = redis.Redis.from_url(plain_redis_url, decode_responses=True)
+    logged = [json.loads(e) for e in raw.lrange(f"{queue_prefix}:{{lessons}}:log", 0, -1)]
+    lessons = {json.loads(e["lesson"])["text"]: json.loads(e["lesson"]) for e in logged}
+    assert set(lessons) == {
+        "use the calculator for arithmetic",
+        "step 1 finish: the product is 391",
+    }
+    assert lessons["use the calculator for arithmetic"]["kind"] == "procedural"
+    assert raw.xlen(f"{queue_prefix}:{{lessons}}:p3") == 0  # acknowledged and deleted
+    raw.close()
+
+
+def test_cli_llm_cache_answers_a_repeated_run_without_the_model(
+    gemini: GeminiServer, plain_redis_url: str
+) -> None:
+    env = {
+        **model_env(gemini),
+        **redis_env(plain_redis_url),
+        "MAXIMUS_CACHE__LLM": "true",
+        "MAXIMUS_CACHE__PREFIX": key_prefix(),
+    }
+    first = maximus("run", "What is 17*23?", "--json", env=env)
+    calls = len(gemini.requests)
+    second = maximus("run", "What is 17*23?", "--json", env=env)
+    assert first.returncode == second.returncode == 0, first.stderr + second.stderr
+    assert calls > 0 and len(gemini.requests) == calls  # every model call was a cache hit
+    assert events(second)[-1]["final_answer"] == events(first)[-1]["final_answer"]
