@@ -7,8 +7,10 @@ servers. Tests isolate their data with a key prefix, never ``FLUSHALL``.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,6 +21,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "redis_servers.py"
 SERVERS_DIR = Path(tempfile.gettempdir()) / f"maximus-test-servers-{os.getpid()}"
+atexit.register(shutil.rmtree, SERVERS_DIR, True)  # the records only; servers stop first
 
 
 def _script(*args: str) -> str:
