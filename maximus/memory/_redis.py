@@ -158,8 +158,14 @@ def sync_client(url: str, *, cluster: bool | None = None, **kwargs: Any) -> Sync
     return redis.cluster.RedisCluster.from_url(url, **kwargs)
 
 
-def async_client(url: str, *, cluster: bool | None = None, **kwargs: Any) -> AsyncRedis:
+def async_client(
+    url: str, *, cluster: bool | None = None, pool_size: int | None = None, **kwargs: Any
+) -> AsyncRedis:
     """The asyncio twin of :func:`sync_client`.
+
+    ``pool_size`` bounds a single node's connections with a *blocking* pool: a burst of
+    callers beyond it waits for a free connection instead of failing with "Too many
+    connections" (redis-py's default pool). On a Cluster it is the limit per node.
 
     The cluster probe (only when ``cluster`` is ``None``) is a blocking one-off ``INFO cluster``
     over a short-lived sync connection; pass ``cluster=`` from a running event loop to avoid it.
@@ -179,7 +185,14 @@ def async_client(url: str, *, cluster: bool | None = None, **kwargs: Any) -> Asy
     if cluster is None:
         cluster = is_cluster(url, **_probe_kwargs(kwargs))
     if cluster:
+        if pool_size:
+            kwargs["max_connections"] = pool_size
         return redis.asyncio.cluster.RedisCluster.from_url(url, **kwargs)
+    if pool_size:
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
+            url, max_connections=pool_size, timeout=None, **kwargs
+        )
+        return redis.asyncio.Redis.from_pool(pool)
     return redis.asyncio.Redis.from_url(url, **kwargs)
 
 

@@ -317,3 +317,21 @@ def test_malformed_keys_give_typed_errors_and_spare_other_threads(plain_redis_ur
         saver.delete_thread("garbage")  # a damaged thread can still be removed
         assert saver.get_tuple({"configurable": {"thread_id": "garbage"}}) is None
     raw.close()
+
+
+async def test_200_concurrent_async_runs_share_the_pool_without_errors(plain_redis_url: str):
+    import asyncio
+
+    async with AsyncRedisSaver.from_url(plain_redis_url, prefix=key_prefix(), pool_size=8) as saver:
+        await saver.asetup()
+        graph = _linear(5).compile(checkpointer=saver)
+        outs = await asyncio.gather(
+            *(
+                graph.ainvoke({"visited": []}, {"configurable": {"thread_id": f"c{i}"}})
+                for i in range(200)
+            )
+        )
+        assert all(out["visited"] == ["n1", "n2", "n3", "n4", "n5"] for out in outs)
+        assert len(await saver.athread_ids()) == 200
+        # redis-py's default pool would have failed this burst with "Too many connections"
+        assert saver.client.connection_pool.max_connections == 8

@@ -58,6 +58,74 @@ PAGE = 64
 T = TypeVar("T")
 
 
+_Call = tuple[tuple[Any, ...], "asyncio.Future[Any]"]
+
+
+class _AutoPipeline:
+    """Sends script calls that arrive while another is in flight as one pipeline.
+
+    A lone caller goes straight to the server. Under load (hundreds of runs on one event
+    loop) the calls made during one loop turn share a round trip and a connection, which is
+    what bounds the saver's CPU and connection count, the way ioredis' auto-pipelining does.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.in_flight = 0
+        self.pending: builtins.list[_Call] = []
+
+    async def call(self, *args: Any) -> Any:
+        if self.in_flight == 0:
+            self.in_flight += 1
+            try:
+                return await self.client.execute_command(*args)
+            finally:
+                self.in_flight -= 1
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        if not self.pending:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self.pending.append((args, future))
+        return await future
+
+    def _flush(self) -> None:
+        batch, self.pending = self.pending, []
+        if batch:
+            task = asyncio.ensure_future(self._send(batch))
+            task.add_done_callback(_consume)
+
+    async def _send(
+        self, batch: builtins.list[tuple[tuple[Any, ...], asyncio.Future[Any]]]
+    ) -> None:
+        self.in_flight += 1
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            for args, _ in batch:
+                pipe.execute_command(*args)
+            results = await pipe.execute(raise_on_error=False)
+        except BaseException as exc:  # handed to every caller, who maps it
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            return
+        finally:
+            self.in_flight -= 1
+        for (_, future), result in zip(batch, results, strict=True):
+            if future.done():
+                continue
+            if isinstance(result, Exception):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
+
+
+def _consume(task: asyncio.Task[None]) -> None:
+    """Retrieve a send task's outcome; its callers already received any error."""
+    if not task.cancelled():
+        task.exception()
+
+
 class AsyncRedisSaver(BaseRedisSaver):
     """Asynchronous Redis checkpointer for ``ainvoke``/``astream`` and the server.
 
@@ -72,14 +140,21 @@ class AsyncRedisSaver(BaseRedisSaver):
         self.client = client
         self._owns_client = owns_client
         self.loop: asyncio.AbstractEventLoop | None = None
+        self._batcher = _AutoPipeline(client)
 
     @classmethod
     @asynccontextmanager
-    async def from_url(cls, url: str, **kwargs: Any) -> AsyncIterator[AsyncRedisSaver]:
-        """Open a saver on ``url`` and close the client it created when the block ends."""
+    async def from_url(
+        cls, url: str, *, pool_size: int = 64, **kwargs: Any
+    ) -> AsyncIterator[AsyncRedisSaver]:
+        """Open a saver on ``url`` and close the client it created when the block ends.
+
+        ``pool_size`` bounds the connections; more concurrent callers wait for one (and most
+        share one anyway: see :class:`_AutoPipeline`).
+        """
         from maximus.memory._redis import async_client
 
-        client = async_client(url)
+        client = async_client(url, pool_size=pool_size)
         saver = cls(client, owns_client=True, url=redact_url(url), **kwargs)
         saver.loop = asyncio.get_running_loop()
         try:
@@ -95,7 +170,7 @@ class AsyncRedisSaver(BaseRedisSaver):
     # -- plumbing -----------------------------------------------------------------------------
     async def _eval(self, src: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
         try:
-            return await self.client.evalsha(SHAS[src], len(keys), *keys, *args)
+            return await self._batcher.call("EVALSHA", SHAS[src], len(keys), *keys, *args)
         except NoScriptError:
             await self.client.script_load(src)
             return await self.client.evalsha(SHAS[src], len(keys), *keys, *args)
