@@ -335,3 +335,16 @@ async def test_200_concurrent_async_runs_share_the_pool_without_errors(plain_red
         assert len(await saver.athread_ids()) == 200
         # redis-py's default pool would have failed this burst with "Too many connections"
         assert saver.client.connection_pool.max_connections == 8
+
+
+async def test_savers_close_only_the_clients_they_created(plain_redis_url: str):
+    import redis.asyncio
+
+    given = redis.Redis.from_url(plain_redis_url)
+    RedisSaver(given, prefix=key_prefix()).close()
+    assert given.ping()  # still the caller's, still open
+    given.close()
+    agiven = redis.asyncio.Redis.from_url(plain_redis_url)
+    await AsyncRedisSaver(agiven, prefix=key_prefix()).aclose()
+    assert await agiven.ping()
+    await agiven.aclose()
