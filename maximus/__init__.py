@@ -16,6 +16,7 @@ from maximus.errors import (
     InvalidInputError,
     MaximusError,
     ModelOutputError,
+    PluginError,
     StoreUnavailableError,
     ThreadNotFoundError,
     ToolRegistryError,
@@ -42,6 +43,7 @@ from maximus.memory import (
     open_sync_checkpointer,
 )
 from maximus.models import ModelResolver
+from maximus.plugins import BasePlugin, PluginManager, PluginType, SubGraph, get_plugin_manager
 from maximus.thinking import TaskSignals, choose_mode, thinking_params
 from maximus.tools import ToolRegistry, side_effecting
 
@@ -52,6 +54,7 @@ __all__ = [
     "AgentSettings",
     "AgentState",
     "AsyncRedisSaver",
+    "BasePlugin",
     "CacheManager",
     "ConfigError",
     "ConflictError",
@@ -64,6 +67,9 @@ __all__ = [
     "MaximusError",
     "ModelOutputError",
     "ModelResolver",
+    "PluginError",
+    "PluginManager",
+    "PluginType",
     "Priority",
     "RedisLessonQueue",
     "RedisSaver",
@@ -72,6 +78,7 @@ __all__ = [
     "SessionSettings",
     "Settings",
     "StoreUnavailableError",
+    "SubGraph",
     "TaskSignals",
     "ThreadNotFoundError",
     "ThreadSummary",
@@ -85,6 +92,7 @@ __all__ = [
     "choose_mode",
     "create_agent",
     "delete_thread",
+    "get_plugin_manager",
     "get_settings",
     "get_thread",
     "list_threads",

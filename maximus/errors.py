@@ -22,6 +22,7 @@ class ErrorCode(StrEnum):
     STORE_UNAVAILABLE = "store_unavailable"
     CORRUPT_RECORD = "corrupt_record"
     CONFLICT = "conflict"
+    PLUGIN = "plugin_error"
 
 
 class MaximusError(Exception):
@@ -90,6 +91,32 @@ class ConflictError(MaximusError, RuntimeError):
     code = ErrorCode.CONFLICT
 
 
+class PluginError(MaximusError, RuntimeError):
+    """A plugin could not be found, loaded, run or unloaded; the message names the plugin."""
+
+    code = ErrorCode.PLUGIN
+
+
+class PluginManifestError(PluginError, ValueError):
+    """A plugin's manifest (``plugin.yaml`` or class attributes) is malformed."""
+
+
+class PluginDependencyError(PluginError):
+    """A requirement is missing, of the wrong version, in a cycle, or a name is taken twice."""
+
+
+class PluginLoadError(PluginError):
+    """A plugin failed to import, to construct, or to initialize."""
+
+
+class PluginSandboxError(PluginError, PermissionError):
+    """A plugin tried something its permissions do not allow, or broke a limit."""
+
+
+class PluginTimeoutError(PluginError, TimeoutError):
+    """A plugin call ran past its time limit (the call is abandoned, or its worker killed)."""
+
+
 __all__ = [
     "ConfigError",
     "ConflictError",
@@ -98,6 +125,12 @@ __all__ = [
     "InvalidInputError",
     "MaximusError",
     "ModelOutputError",
+    "PluginDependencyError",
+    "PluginError",
+    "PluginLoadError",
+    "PluginManifestError",
+    "PluginSandboxError",
+    "PluginTimeoutError",
     "StoreUnavailableError",
     "ThreadNotFoundError",
     "ToolRegistryError",

@@ -9,7 +9,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[dev]'
-.venv/bin/ruff check maximus tests bench scripts
-.venv/bin/ruff format --check maximus tests bench scripts
+.venv/bin/ruff check maximus tests bench scripts examples
+.venv/bin/ruff format --check maximus tests bench scripts examples
 .venv/bin/mypy
 .venv/bin/python -m pytest "$@"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
@@ -38,6 +38,9 @@ from maximus.nodes import (
 )
 from maximus.tools.builtin import builtin_tools
 from maximus.tools.registry import ToolLike, ToolRegistry
+
+if TYPE_CHECKING:
+    from maximus.plugins.manager import PluginManager
 
 AgentGraph = CompiledStateGraph[AgentState, RunOptions, AgentInput, AgentState]
 
@@ -77,6 +80,7 @@ def create_agent(
     settings: Settings | None = None,
     lesson_sink: LessonSink | None = None,
     include_builtin_tools: bool = True,
+    plugins: PluginManager | None = None,
 ) -> AgentGraph:
     """A compiled Maximus agent.
 
@@ -90,6 +94,8 @@ def create_agent(
         settings: the settings; defaults to :func:`maximus.get_settings` at first use.
         lesson_sink: where reflection's lessons go; in-process by default.
         include_builtin_tools: add the calculator, clock and workspace writer.
+        plugins: a plugin manager whose plugins' tools join the executor's; it keeps the
+            registry in step, so loading or unloading a plugin changes later steps and runs.
     """
     if isinstance(tools, ToolRegistry):
         registry = tools
@@ -100,6 +106,8 @@ def create_agent(
                 registry.register(builtin)
         for extra in tools or ():
             registry.register(extra, replace=True)
+    if plugins is not None:
+        plugins.attach(registry)
     deps = AgentDeps(
         models=ModelResolver(model, models, settings),
         tools=registry,

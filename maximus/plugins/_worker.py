@@ -1,0 +1,195 @@
+"""Process isolation, worker side: ``python -m maximus.plugins._worker``.
+
+Reads one JSON request per line on stdin and answers one JSON reply per line on the stdout
+it was started with; the plugin's own prints go to stderr. The first request loads the
+plugin. Before any plugin code runs, the worker caps its address space (``RLIMIT_AS``) and
+holds the whole process to the plugin's permissions (the sandbox's audit hook); before each
+call it allows ``cpu_s`` more CPU seconds (``RLIMIT_CPU``: the kernel stops a runaway loop
+with ``SIGXCPU``). The host enforces wall time by killing the process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import traceback
+from pathlib import Path
+from typing import IO, Any
+
+from langchain_core.tools import BaseTool, ToolException
+
+from maximus.errors import MaximusError
+from maximus.plugins import _imports
+from maximus.plugins._guards import NetworkGuard
+from maximus.plugins.base import BasePlugin, PluginContext
+from maximus.plugins.discovery import ModulePlugin
+from maximus.plugins.manifest import PluginManifest
+from maximus.plugins.sandbox import SandboxPolicy, enforce_in_process, output_size
+
+
+class _Worker:
+    def __init__(self, out: IO[bytes]) -> None:
+        self.out = out
+        self.plugin: BasePlugin | None = None
+        self.policy: SandboxPolicy | None = None
+        self.tools: dict[str, BaseTool] = {}
+
+    def send(self, reply: dict[str, Any]) -> None:
+        self.out.write(json.dumps(reply, default=str).encode() + b"\n")
+        self.out.flush()
+
+    def limit_cpu(self, seconds: int) -> None:
+        enforce_in_process(None)  # the policy refuses setrlimit to plugin code, not to us
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        spent = int(used.ru_utime + used.ru_stime) + 1
+        hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+        soft = spent + seconds if hard == resource.RLIM_INFINITY else min(spent + seconds, hard)
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+        enforce_in_process(self.policy)
+
+    def load(self, msg: dict[str, Any]) -> dict[str, Any]:
+        manifest = PluginManifest.model_validate(msg["manifest"])
+        name = manifest.name
+        data_dir = Path(msg["data_dir"]) if msg.get("data_dir") else None
+        source = msg["source"]
+        code_dir = source.get("root") or msg.get("code_dir")
+        self.policy = SandboxPolicy.from_manifest(
+            manifest, data_dir=data_dir, code_dir=Path(code_dir) if code_dir else None
+        )
+        _limit_memory(manifest.limits.memory_mb)
+        self.limit_cpu(manifest.limits.cpu_s)
+        kind = source["kind"]
+        if kind == "directory":
+            made = _imports.import_from_directory(
+                Path(source["root"]), str(manifest.entry_point), name
+            )
+        else:
+            made = _imports.import_object(source["target"], name)
+        if kind == "module":
+            plugin: Any = ModulePlugin(made)
+        else:
+            plugin = made() if isinstance(made, type) else made
+        if not isinstance(plugin, BasePlugin):
+            raise TypeError(f"{source} made a {type(plugin).__name__}, not a BasePlugin")
+        network = NetworkGuard(manifest.permissions.network, name)
+        plugin.bind(PluginContext(name, manifest, msg.get("config") or {}, data_dir, network))
+        ready = plugin.initialize()
+        if ready is not True:
+            return {"ok": False, "error": f"plugin {name!r}: initialize() returned {ready!r}"}
+        self.plugin = plugin
+        tools = [*plugin.tools(), *(g.as_tool() for g in plugin.graphs())]
+        self.tools = {t.name: t for t in tools}
+        return {"ok": True, "tools": [_describe(t) for t in tools]}
+
+    def call(self, msg: dict[str, Any]) -> dict[str, Any]:
+        assert self.plugin is not None and self.policy is not None
+        self.limit_cpu(self.policy.limits.cpu_s)
+        if msg["op"] == "execute":
+            result = self.plugin.execute(msg.get("context") or {})
+            what = "execute()"
+        else:
+            tool = self.tools.get(msg["tool"])
+            if tool is None:
+                return {"ok": False, "error": f"plugin has no tool {msg['tool']!r}"}
+            result = tool.invoke(msg.get("args") or {})
+            what = f"tool {tool.name!r}"
+        result = result if isinstance(result, str) else _jsonable(result)
+        cap = self.policy.limits.max_output_bytes
+        size = output_size(result, cap)
+        if size > cap:
+            return {
+                "ok": False,
+                "error": f"{what} of plugin {self.policy.plugin!r} returned {size:,} bytes, "
+                f"over its limit of {cap:,} bytes; ask for less",
+            }
+        return {"ok": True, "result": result}
+
+    def handle(self, msg: dict[str, Any]) -> dict[str, Any] | None:
+        op = msg.get("op")
+        try:
+            if op == "load":
+                return self.load(msg)
+            if op in ("call", "execute"):
+                return self.call(msg)
+            if op == "cleanup":
+                if self.plugin is not None:
+                    self.plugin.cleanup()
+                return None
+            return {"ok": False, "error": f"unknown request {op!r}"}
+        except MemoryError:
+            limit = self.policy.limits.memory_mb if self.policy else "?"
+            name = self.policy.plugin if self.policy else "?"
+            return {
+                "ok": False,
+                "restart": True,
+                "error": f"plugin {name!r} ran out of memory (limit {limit} MB); "
+                "its worker is restarted",
+            }
+        except (Exception, SystemExit) as exc:
+            traceback.print_exc()  # to stderr: the host keeps the last lines
+            name = self.policy.plugin if self.policy else "?"
+            if isinstance(exc, MaximusError | ToolException):
+                text = exc.message if isinstance(exc, MaximusError) else str(exc)
+                return {"ok": False, "error": text}
+            text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            return {"ok": False, "error": f"plugin {name!r}: {text}"}
+
+
+def _limit_memory(megabytes: int) -> None:
+    limit = megabytes << 20
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _describe(tool: BaseTool) -> dict[str, Any]:
+    schema: Any = tool.tool_call_schema
+    if not isinstance(schema, dict):
+        schema = schema.model_json_schema()
+    metadata = {k: v for k, v in (tool.metadata or {}).items() if _is_json(v)}
+    return {
+        "name": tool.name,
+        "description": tool.description,
+        "schema": schema,
+        "metadata": metadata,
+    }
+
+
+def _is_json(value: Any) -> bool:
+    return isinstance(value, str | int | float | bool) or value is None
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        json.dumps(value)
+        return value
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def main() -> None:
+    """Serve requests until stdin closes (the host exited) or a cleanup request."""
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # prints from plugin code must not corrupt the replies
+    sys.stdout = sys.stderr
+    worker = _Worker(out)
+    for line in sys.stdin.buffer:
+        try:
+            msg = json.loads(line)
+        except ValueError:
+            worker.send({"ok": False, "error": "malformed request"})
+            continue
+        reply = worker.handle(msg)
+        if reply is None:
+            worker.send({"ok": True})
+            break
+        worker.send(reply)
+        if msg.get("op") == "load" and not reply.get("ok"):
+            break
+
+
+if __name__ == "__main__":
+    main()
