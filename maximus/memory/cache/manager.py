@@ -402,6 +402,12 @@ class CacheManager:
         client.ping()
         for plan in self._replays():
             replay(client, plan)
+        if self._on_lru:
+            # Writers on other threads kept the journal from draining within the rounds:
+            # replay the rest with them held off (one pipeline), so recovery always ends.
+            with self._lock:
+                replay(client, self._journal.plan(self._lru))
+                self._recovered()
         return _Route.LRU if self._on_lru else _Route.REDIS
 
     async def _aprobe(self, client: AsyncRedis) -> _Route:
@@ -416,15 +422,19 @@ class CacheManager:
             with self._lock:
                 plan = self._journal.plan(self._lru)
                 if not (plan.clears or plan.sets or plan.unlinks):
-                    self._on_lru = False
-                    self._lru.clear()
-                    self._journal.reset()
-                    self._counts.recoveries += 1
-                    self._log.ok()
+                    self._recovered()
                     return
             yield plan
             with self._lock:
                 self._journal.flushed = plan.version
+
+    def _recovered(self) -> None:
+        """Back on Redis (called under the lock, once the journal is replayed)."""
+        self._on_lru = False
+        self._lru.clear()
+        self._journal.reset()
+        self._counts.recoveries += 1
+        self._log.ok()
 
     def _outage(self, exc: BaseException) -> None:
         with self._lock:
