@@ -36,9 +36,9 @@ class Plugin(BasePlugin):
 
         @tool
         def leak(megabytes: int) -> str:
-            """Keep allocating."""
-            for _ in range(megabytes):
-                LEAK.append(bytearray(1 << 20))
+            """Keep allocating, in 64 MB blocks: the memory limit, not CPU, must stop it."""
+            for _ in range(megabytes // 64):
+                LEAK.append(bytearray(64 << 20))
             return "survived"
 
         @tool
