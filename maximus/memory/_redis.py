@@ -83,19 +83,19 @@ def parse_sentinel_url(url: str) -> SentinelURL:
     """
     parts = urlsplit(url)
     if parts.scheme not in SENTINEL_SCHEMES:
-        raise ConfigError(f"not a Sentinel URL (want redis-sentinel://...): {_redact(url)}")
+        raise ConfigError(f"not a Sentinel URL (want redis-sentinel://...): {redact_url(url)}")
     credentials, _, hosts = parts.netloc.rpartition("@")
     username, _, password = credentials.partition(":")
     sentinels: list[tuple[str, int]] = []
     for host in filter(None, hosts.split(",")):
         name, _, port = host.rpartition(":") if ":" in host else (host, "", "26379")
         if not port.isdigit():
-            raise ConfigError(f"bad Sentinel address {host!r} in {_redact(url)}")
+            raise ConfigError(f"bad Sentinel address {host!r} in {redact_url(url)}")
         sentinels.append((name.strip("[]"), int(port)))
     path = [unquote(p) for p in parts.path.split("/") if p]
     if not sentinels or not path or len(path) > 2 or (len(path) == 2 and not path[1].isdigit()):
         raise ConfigError(
-            f"a Sentinel URL needs redis-sentinel://host:port/service[/db]: {_redact(url)}"
+            f"a Sentinel URL needs redis-sentinel://host:port/service[/db]: {redact_url(url)}"
         )
     return SentinelURL(
         sentinels=sentinels,
@@ -238,7 +238,7 @@ def _cluster_enabled(client: redis.Redis, url: str | None) -> bool:
     try:
         info = client.info("cluster")
     except OUTAGE_ERRORS as exc:
-        where = _redact(url) if url else "the server"
+        where = redact_url(url) if url else "the server"
         raise StoreUnavailableError(f"Redis at {where} is unreachable: {exc}") from exc
     except RedisError:  # a server or proxy that refuses INFO cannot be a cluster node
         return False
@@ -265,7 +265,7 @@ def _master_kwargs(where: SentinelURL) -> dict[str, Any]:
     return options
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
     """``url`` without its password, for messages."""
     parts = urlsplit(url)
     if parts.password is None:
@@ -286,6 +286,7 @@ __all__ = [
     "is_cluster",
     "is_sentinel_url",
     "parse_sentinel_url",
+    "redact_url",
     "sync_client",
     "unlink_matching",
 ]

@@ -33,6 +33,7 @@ from langgraph.checkpoint.base import (
 from redis.exceptions import NoScriptError
 
 from maximus.errors import ConflictError, CorruptRecordError
+from maximus.memory._redis import redact_url
 from maximus.memory.checkpoint.base import (
     DELETE_RUN_LUA,
     GET_LUA,
@@ -58,7 +59,6 @@ from maximus.memory.checkpoint.base import (
     order_members,
     plan_list,
     read_thread_commands,
-    redact_url,
     stored_config,
     thread_id_of,
 )

@@ -33,7 +33,6 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal, NamedTuple, cast
-from urllib.parse import urlsplit
 
 import ormsgpack
 from langchain_core.runnables import RunnableConfig
@@ -482,13 +481,6 @@ def now() -> float:
     return time.time()
 
 
-def redact_url(url: str) -> str:
-    """The URL without credentials, for error messages."""
-    parts = urlsplit(url)
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"
-
-
 # --- maintenance plans (commands for one pipeline) -------------------------------------------
 Command = tuple[str, tuple[Any, ...]]
 HASH_KEYS = frozenset({"cp", "cf", "bl", "wv"})
@@ -664,7 +656,6 @@ __all__ = [
     "copy_commands",
     "delete_commands",
     "read_thread_commands",
-    "redact_url",
     "run_of",
     "now",
     "DELETE_RUN_LUA",
