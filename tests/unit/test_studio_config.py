@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 from pathlib import Path
 
@@ -11,12 +11,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_langgraph_json_points_at_a_compiled_graph_with_schemas() -> None:
     config = json.loads((ROOT / "langgraph.json").read_text())
-    path, _, attr = config["graphs"]["maximus"].partition(":")
-    spec = importlib.util.spec_from_file_location("studio_agent", ROOT / path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # by file path, as the server loads it
-    graph = getattr(module, attr)
+    module_name, _, attr = config["graphs"]["maximus"].partition(":")
+    module = importlib.import_module(module_name)
+    graph = module.__dict__[attr]  # a plain attribute, as the server reads it
 
     assert {"plan", "simulate", "approve", "execute", "reflect", "respond"} <= set(
         graph.get_graph().nodes
@@ -27,3 +24,10 @@ def test_langgraph_json_points_at_a_compiled_graph_with_schemas() -> None:
     assert {"mode", "simulate", "num_candidates"} <= set(
         graph.get_context_jsonschema()["properties"]
     )
+
+
+def test_langgraph_json_checkpointer_is_an_importable_context_manager() -> None:
+    config = json.loads((ROOT / "langgraph.json").read_text())
+    module_name, _, attr = config["checkpointer"]["path"].rpartition(".")
+    factory = getattr(importlib.import_module(module_name), attr)
+    assert hasattr(factory(), "__aenter__")
