@@ -55,6 +55,23 @@ def _binary() -> str:
     return found
 
 
+def dev_command(config: Path, port: int) -> list[str]:
+    """The ``langgraph dev`` command line: offline, no browser, no reloader."""
+    return [
+        _binary(),
+        "dev",
+        "--config",
+        str(config.resolve()),
+        "--port",
+        str(port),
+        "--host",
+        "127.0.0.1",
+        "--no-browser",
+        "--no-reload",
+        "--allow-blocking",
+    ]
+
+
 def _record_path(name: str) -> Path:
     return state_dir() / f"{name}.json"
 
@@ -77,19 +94,7 @@ def start(name: str, *, port: int | None, config: Path, env: dict[str, str]) -> 
     workdir = state_dir() / f"{name}.d"
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / "server.log"
-    command = [
-        _binary(),
-        "dev",
-        "--config",
-        str(config.resolve()),
-        "--port",
-        str(port),
-        "--host",
-        "127.0.0.1",
-        "--no-browser",
-        "--no-reload",
-        "--allow-blocking",
-    ]
+    command = dev_command(config, port)
     with log.open("wb") as out:
         proc = subprocess.Popen(
             command,
