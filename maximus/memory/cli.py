@@ -202,7 +202,7 @@ def sweep(backend: Backend = None, path: PathOpt = None, url: UrlOpt = None) -> 
     """Delete expired records."""
     with _store(backend, path, url) as store:
         removed = store.sweep()
-    _out.print(json.dumps(removed))
+    typer.echo(json.dumps(removed))
 
 
 def _backend(name: str, path: Path | None, url: str | None) -> Any:
@@ -253,7 +253,7 @@ def migrate_cmd(
     finally:
         source.close()
         target.close()
-    _out.print(
+    typer.echo(
         json.dumps({"copied": report.copied, "resumed": report.resumed, "verified": result.ok})
     )
     if not result.ok:
@@ -293,7 +293,7 @@ def verify_cmd(
         }
         for kind, d in report.kinds.items()
     }
-    _out.print(json.dumps({"ok": report.ok, "kinds": rows}))
+    typer.echo(json.dumps({"ok": report.ok, "kinds": rows}))
     if not report.ok:
         raise typer.Exit(1)
 
