@@ -8,9 +8,9 @@ with Qdrant's IDF modifier) made in process by Qdrant's own BM25 model
 the engine. Payload indexes are created for every filtered field (a server uses them; the
 local mode ignores them).
 
-LangChain's ``QdrantVectorStore`` (``langchain-qdrant``) can sit on the same client
-(:meth:`QdrantBackend.langchain_store`), but this backend does not go through it: it fails the
-standard tests on non-UUID ids and ``Document.id``, and has no per-type filters.
+This backend talks to ``qdrant-client`` directly rather than through ``langchain-qdrant``'s
+``QdrantVectorStore``: that class fails 16 of LangChain's 25 standard vector-store tests
+(non-UUID ids, ``Document.id``) and has no typed filters, so we expose none of it.
 """
 
 from __future__ import annotations
@@ -307,20 +307,6 @@ class QdrantBackend(VectorBackend):
     def count(self, kind: MemoryType, flt: MemoryFilter | None = None) -> int:  # noqa: D102
         condition = qdrant_filter(flt or MemoryFilter(), self._kind_cond(kind))
         return int(self.client.count(self._collection(kind), count_filter=condition).count)
-
-    def langchain_store(self, kind: MemoryType, embeddings: Any) -> Any:
-        """A ``langchain_qdrant.QdrantVectorStore`` over ``kind``'s collection (read-only use:
-        it sees our payloads as metadata)."""
-        from langchain_qdrant import QdrantVectorStore
-
-        return QdrantVectorStore(
-            client=self.client,
-            collection_name=self._collection(kind),
-            embedding=embeddings,
-            vector_name=DENSE,
-            content_payload_key="text",
-            metadata_payload_key="tags",
-        )
 
     def close(self) -> None:
         """Close the client if this backend made it."""

@@ -131,7 +131,9 @@ class QdrantEdgeVectorStore(VectorStore):
         if shard is None:
             return []
         request = QueryRequest(
-            limit=k, query=Query.Nearest([float(x) for x in embedding], using=_VECTOR), with_payload=True
+            limit=k,
+            query=Query.Nearest([float(x) for x in embedding], using=_VECTOR),
+            with_payload=True,
         )
         return [(_document(p.payload), float(p.score)) for p in shard.query(request)]
 

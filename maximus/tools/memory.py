@@ -281,8 +281,10 @@ def memory_tools(
         except MaximusError as exc:
             raise ToolException(str(exc)) from exc
 
-    tools: list[BaseTool] = retriever_tools(store, user_id=user, agent_id=agent, k=k)
-    return tools + [remember, update_core_memory, forget, reveal_secret]
+    writers: list[BaseTool] = [remember, update_core_memory, forget, reveal_secret]
+    for writer in writers:
+        writer.handle_tool_error = True  # the model reads the typed error, the run goes on
+    return retriever_tools(store, user_id=user, agent_id=agent, k=k) + writers
 
 
 Recall = Callable[[str], Awaitable[str | None]]

@@ -70,11 +70,16 @@ def test_chroma_to_qdrant_1000_records_interrupted_resumed_and_verified(tmp_path
     assert report.resumed and report.total == 1000 - 167
     result = verify(source, target)
     assert result.ok, result.kinds
-    assert all(d.source_count == d.target_count == 1000 // 6 + (k in MEMORY_TYPES[:4]) for k, d in result.kinds.items())
+    assert all(
+        d.source_count == d.target_count == 1000 // 6 + (k in MEMORY_TYPES[:4])
+        for k, d in result.kinds.items()
+    )
     target.close()
 
     # The migrated store answers like the source, and vault secrets still decrypt.
-    with MemoryStore(backend("qdrant-edge", target_path), embeddings(), cipher=VaultCipher([KEY])) as moved:
+    with MemoryStore(
+        backend("qdrant-edge", target_path), embeddings(), cipher=VaultCipher([KEY])
+    ) as moved:
         hit = moved.search("fact 44", types=["semantic"], k=1, user_id="u2")[0].record
         assert hit.id == "rec-0044"
         assert moved.reveal("rec-0005", user_id="u2") == "pw-5"
@@ -82,7 +87,9 @@ def test_chroma_to_qdrant_1000_records_interrupted_resumed_and_verified(tmp_path
     # A damaged target record is reported by checksum, a missing one by id.
     target = backend("qdrant-edge", target_path)
     point = next(target.iter_points("semantic"))
-    target.upsert("semantic", [StoredPoint(point.id, point.vector, point.payload | {"summary": "tampered"})])
+    target.upsert(
+        "semantic", [StoredPoint(point.id, point.vector, point.payload | {"summary": "tampered"})]
+    )
     target.delete("episodic", ["rec-0001"])
     diff = verify(source, target)
     assert not diff.ok
@@ -91,7 +98,10 @@ def test_chroma_to_qdrant_1000_records_interrupted_resumed_and_verified(tmp_path
 
 
 def test_dual_write_writes_both_and_reads_the_source(tmp_path: Path) -> None:
-    primary, secondary = backend("chroma", tmp_path / "chroma"), backend("qdrant-edge", tmp_path / "edge")
+    primary, secondary = (
+        backend("chroma", tmp_path / "chroma"),
+        backend("qdrant-edge", tmp_path / "edge"),
+    )
     dual = DualWriteBackend(primary, secondary)
     with MemoryStore(dual, embeddings(), cipher=VaultCipher([KEY])) as memory:
         added = memory.add(_records(12))
@@ -99,7 +109,10 @@ def test_dual_write_writes_both_and_reads_the_source(tmp_path: Path) -> None:
         assert memory.count("semantic") == 2 and secondary.count("core") == 1
         # Reads come from the source: a record only the target has is not seen.
         extra = next(secondary.iter_points("semantic"))
-        secondary.upsert("semantic", [StoredPoint("only-target", extra.vector, extra.payload | {"id": "only-target"})])
+        secondary.upsert(
+            "semantic",
+            [StoredPoint("only-target", extra.vector, extra.payload | {"id": "only-target"})],
+        )
         assert "only-target" not in {r.id for r in memory.list("semantic").records}
         report = verify(primary, secondary)
         assert report.kinds["semantic"].extra == ["only-target"]
@@ -118,7 +131,11 @@ def test_cli_add_search_list_export_import_migrate_verify(tmp_path: Path) -> Non
     added = runner.invoke(app, ["memory", "add", "-", *chroma], input=rows, env=env)
     assert added.exit_code == 0, added.output
     assert added.output.count("\n") == 30
-    found = runner.invoke(app, ["memory", "search", "event 7", "--type", "episodic", "--user", "u1", "--json", *chroma], env=env)
+    found = runner.invoke(
+        app,
+        ["memory", "search", "event 7", "--type", "episodic", "--user", "u1", "--json", *chroma],
+        env=env,
+    )
     assert found.exit_code == 0 and json.loads(found.output.splitlines()[0])["id"] == "rec-0007"
     listed = runner.invoke(app, ["memory", "list", "vault", "--user", "u2", *chroma], env=env)
     assert "login 5" in listed.output and "pw-5" not in listed.output

@@ -102,7 +102,9 @@ def test_filters_user_agent_tags_and_time(engine: str, tmp_path: Path) -> None:
         memory.add(rows)
         ana = memory.search("budget meeting", types=["episodic"], k=10, user_id="ana")
         assert {r.record.user_id for r in ana} == {"ana"} and len(ana) == 4
-        work = memory.search("budget meeting", types=["episodic"], k=10, user_id="ana", tags=["work"])
+        work = memory.search(
+            "budget meeting", types=["episodic"], k=10, user_id="ana", tags=["work"]
+        )
         assert {r.record.tags[0] for r in work} == {"work"} and len(work) == 2
         since = now - timedelta(days=5)
         recent = memory.search("budget", types=["episodic"], k=10, user_id="bob", since=since)
