@@ -86,6 +86,7 @@ class QdrantEdgeBackend(VectorBackend):
             the best with the originals.
         optimize_after: build the HNSW index on :meth:`flush` once this many points are not
             yet indexed.
+        search_threads: the shard's search pool size (fixed when the shard is created).
 
     Raises:
         CorruptStoreError: a shard directory exists but cannot be opened; it is left as is.
@@ -104,6 +105,7 @@ class QdrantEdgeBackend(VectorBackend):
         hnsw_ef: int = 128,
         quantization: bool = False,
         optimize_after: int = 5_000,
+        search_threads: int = 1,
     ) -> None:
         try:
             import qdrant_edge  # noqa: F401
@@ -118,6 +120,7 @@ class QdrantEdgeBackend(VectorBackend):
         self.hnsw_ef = hnsw_ef
         self.quantization = quantization
         self.optimize_after = optimize_after
+        self.search_threads = search_threads
         self._shards: dict[str, Any] = {}
         self._lock = threading.RLock()
 
@@ -160,6 +163,9 @@ class QdrantEdgeBackend(VectorBackend):
             vectors={VECTOR: EdgeVectorParams(size=self.dim, distance=Distance.Cosine)},
             hnsw_config=HnswIndexConfig(m=16, ef_construct=128, full_scan_threshold=2_000),
             quantization_config=quant,
+            # One search thread: a memory query is small, and handing it to a pool costs
+            # more than it saves on a few busy cores.
+            max_search_threads=self.search_threads,
         )
 
     def _open(self, where: Path) -> Any:

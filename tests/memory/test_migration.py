@@ -149,14 +149,36 @@ def test_cli_add_search_list_export_import_migrate_verify(tmp_path: Path) -> Non
     assert imported.exit_code == 0 and "imported 30" in imported.output
     moved = runner.invoke(
         app,
-        ["memory", "migrate", "--from", "chroma", "--to", "qdrant", "--from-path", str(tmp_path / "chroma"), "--to-path", str(tmp_path / "moved")],
+        [
+            "memory",
+            "migrate",
+            "--from",
+            "chroma",
+            "--to",
+            "qdrant",
+            "--from-path",
+            str(tmp_path / "chroma"),
+            "--to-path",
+            str(tmp_path / "moved"),
+        ],
         env=env,
-    )  # fmt: skip
+    )
     assert moved.exit_code == 0, moved.output
     assert json.loads(moved.output.splitlines()[-1])["verified"] is True
     checked = runner.invoke(
         app,
-        ["memory", "verify", "--from", "qdrant-edge", "--to", "qdrant-edge", "--from-path", str(tmp_path / "imported"), "--to-path", str(tmp_path / "moved")],
+        [
+            "memory",
+            "verify",
+            "--from",
+            "qdrant-edge",
+            "--to",
+            "qdrant-edge",
+            "--from-path",
+            str(tmp_path / "imported"),
+            "--to-path",
+            str(tmp_path / "moved"),
+        ],
         env=env,
-    )  # fmt: skip
+    )
     assert checked.exit_code == 0, checked.output

@@ -145,11 +145,27 @@ def test_namespaces_private_and_shared(engine: str, tmp_path: Path) -> None:
     with store(engine, tmp_path / engine) as memory:
         mine, shared, theirs = memory.add(
             [
-                {"kind": "semantic", "name": "alpha fact", "summary": "the wifi password hint is blue", "agent_id": "a"},
-                {"kind": "semantic", "name": "team fact", "summary": "the wifi is called office-net", "agent_id": "b", "namespace": "shared"},
-                {"kind": "semantic", "name": "beta fact", "summary": "the wifi router is in the kitchen", "agent_id": "b"},
+                {
+                    "kind": "semantic",
+                    "name": "alpha fact",
+                    "summary": "the wifi password hint is blue",
+                    "agent_id": "a",
+                },
+                {
+                    "kind": "semantic",
+                    "name": "team fact",
+                    "summary": "the wifi is called office-net",
+                    "agent_id": "b",
+                    "namespace": "shared",
+                },
+                {
+                    "kind": "semantic",
+                    "name": "beta fact",
+                    "summary": "the wifi router is in the kitchen",
+                    "agent_id": "b",
+                },
             ]
-        )  # fmt: skip
+        )
         seen_by_a = {r.record.id for r in memory.search("wifi", types=["semantic"], agent_id="a")}
         assert seen_by_a == {mine.id, shared.id}
         seen_by_b = {r.record.id for r in memory.search("wifi", types=["semantic"], agent_id="b")}
@@ -165,8 +181,13 @@ def test_vault_is_encrypted_at_rest_redacted_and_revealed_by_policy(
     with store(engine, where, vault_reveal_max="medium") as memory:
         (low,) = memory.add(SAMPLES["vault"])
         (high,) = memory.add(
-            {"kind": "vault", "caption": "root password of the NAS", "secret": "hunter2-PLAINTEXT", "sensitivity": "high"}
-        )  # fmt: skip
+            {
+                "kind": "vault",
+                "caption": "root password of the NAS",
+                "secret": "hunter2-PLAINTEXT",
+                "sensitivity": "high",
+            }
+        )
         memory.flush()
         assert isinstance(low, VaultEntry) and low.secret.get_secret_value() == REDACTED
         hit = memory.search("stripe key", types=["vault"], k=1)[0].record
@@ -189,10 +210,19 @@ def test_hybrid_search_finds_exact_keywords(engine: str, tmp_path: Path) -> None
     with store(engine, tmp_path / engine) as memory:
         memory.add(
             [
-                {"kind": "semantic", "name": f"server {name}", "summary": f"{name} runs the {role} service"}
-                for name, role in [("zorblax", "billing"), ("quintor", "billing"), ("vexamir", "email"), ("halcyon", "billing")]
+                {
+                    "kind": "semantic",
+                    "name": f"server {name}",
+                    "summary": f"{name} runs the {role} service",
+                }
+                for name, role in [
+                    ("zorblax", "billing"),
+                    ("quintor", "billing"),
+                    ("vexamir", "email"),
+                    ("halcyon", "billing"),
+                ]
             ]
-        )  # fmt: skip
+        )
         hybrid = memory.search("quintor billing", types=["semantic"], k=1, hybrid=True)
         assert hybrid[0].record.name == "server quintor"  # type: ignore[attr-defined]
 
@@ -202,10 +232,18 @@ def test_recency_weighting_prefers_recent_episodes(engine: str, tmp_path: Path) 
     with store(engine, tmp_path / engine, recency_half_life_days=7.0) as memory:
         old, new = memory.add(
             [
-                {"kind": "episodic", "summary": "talked about the garden", "occurred_at": (now - timedelta(days=90)).isoformat()},
-                {"kind": "episodic", "summary": "talked about the garden", "occurred_at": now.isoformat()},
+                {
+                    "kind": "episodic",
+                    "summary": "talked about the garden",
+                    "occurred_at": (now - timedelta(days=90)).isoformat(),
+                },
+                {
+                    "kind": "episodic",
+                    "summary": "talked about the garden",
+                    "occurred_at": now.isoformat(),
+                },
             ]
-        )  # fmt: skip
+        )
         found = memory.search("garden talk", types=["episodic"], k=2, hybrid=False)
         assert [r.record.id for r in found] == [new.id, old.id]
         assert found[0].score > found[1].score
