@@ -22,15 +22,22 @@ from maximus.errors import (
     ToolRegistryError,
 )
 from maximus.graphs import AgentInput, AgentState, RunOptions, build_graph, create_agent
+
+# Long-term MIRIX memory (issue 4): records and the store; engines load on first use.
 from maximus.memory import (
+    MEMORY_TYPES,
     AsyncRedisSaver,
     CacheManager,
     InProcessLessonSink,
     Lesson,
     LessonSink,
+    MemoryRecord,
+    MemoryStore,
+    MemoryType,
     Priority,
     RedisLessonQueue,
     RedisSaver,
+    SearchResult,
     ThreadSummary,
     adelete_thread,
     aget_thread,
@@ -50,6 +57,11 @@ from maximus.tools import ToolRegistry, side_effecting
 __version__ = "0.1.0"
 
 __all__ = [
+    "MEMORY_TYPES",
+    "MemoryRecord",
+    "MemoryStore",
+    "MemoryType",
+    "SearchResult",
     "AgentInput",
     "AgentSettings",
     "AgentState",

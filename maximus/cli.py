@@ -17,6 +17,7 @@ from rich.table import Table
 
 from maximus.config import ThinkingMode, get_settings
 from maximus.errors import ConfigError, InvalidInputError, MaximusError
+from maximus.memory.cli import memory_app
 from maximus.plugins.cli import plugins_app
 
 
@@ -38,6 +39,7 @@ app = typer.Typer(
     help="Maximus: agents that plan, simulate, execute and reflect.", no_args_is_help=True
 )
 app.add_typer(plugins_app, name="plugins")
+app.add_typer(memory_app, name="memory")
 out = Console()
 err = Console(stderr=True)
 
@@ -121,13 +123,14 @@ async def _run(
     config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
     context = RunOptions(mode=mode, simulate=simulate)
     _install_llm_cache(settings)
+    memory, writer = _open_memory(settings)
     async with (
         open_checkpointer(settings) as saver,
-        open_lesson_sink(settings) as sink,
+        open_lesson_sink(settings, writer) as sink,
         get_plugin_manager(settings) as plugins,
     ):
         agent = create_agent(
-            settings=settings, checkpointer=saver, lesson_sink=sink, plugins=plugins
+            settings=settings, checkpointer=saver, lesson_sink=sink, plugins=plugins, memory=memory
         )
         if not isinstance(payload, dict) and not (await agent.aget_state(config)).next:
             raise InvalidInputError(f"thread {thread_id!r} has no run waiting for approval")
@@ -153,6 +156,20 @@ async def _run(
         out.print(Panel(str(summary["final_answer"]), title=f"[{colour}]{status}[/]"))
         out.print(f"[dim]{summary['counters']}  ·  continue with --thread {thread_id}[/]")
     return _STATUS_EXIT.get(status, ExitCode.FAILED)
+
+
+def _open_memory(settings: Any) -> tuple[Any, Any]:
+    """Long-term memory and its lesson writer, when enabled (closed at exit)."""
+    if not settings.memory.enabled:
+        return None, None
+    import atexit
+
+    from maximus.memory.store import MemoryStore
+    from maximus.tools.memory import memory_lesson_writer
+
+    store = MemoryStore.from_settings(settings)
+    atexit.register(store.close)
+    return store, memory_lesson_writer(store)
 
 
 def _install_llm_cache(settings: Any) -> None:

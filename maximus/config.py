@@ -126,6 +126,75 @@ class LessonQueueSettings(BaseModel):
     """Lessons kept in the Redis lesson log (until long-term memory takes them)."""
 
 
+class MemoryTTLs(BaseModel):
+    """Seconds a record of each memory type lives after its last write (``None``: forever).
+
+    A record's own ``ttl`` wins over these. Expired records are never returned and are removed
+    by :meth:`maximus.memory.MemoryStore.sweep` (``maximus memory sweep``).
+    """
+
+    core: float | None = Field(default=None, gt=0)
+    episodic: float | None = Field(default=180 * 86400.0, gt=0)
+    semantic: float | None = Field(default=None, gt=0)
+    procedural: float | None = Field(default=None, gt=0)
+    resource: float | None = Field(default=None, gt=0)
+    vault: float | None = Field(default=None, gt=0)
+
+
+class MemorySettings(BaseModel):
+    """Long-term MIRIX memory (``MAXIMUS_MEMORY__*``): backend, embeddings, vault, retrieval."""
+
+    enabled: bool = True
+    """Give the agent its memory tools and active retrieval (the store opens on first use)."""
+    backend: Literal["qdrant-edge", "qdrant", "chroma"] = "qdrant-edge"
+    """``qdrant-edge``: Qdrant's engine in process (default); ``qdrant``: a Qdrant server
+    (``url``) or qdrant-client's local mode (``path``); ``chroma``: embedded (``path``) or a
+    Chroma server (``url``)."""
+    path: Path | None = None
+    """Directory of an embedded backend; default ``<data_dir>/memory/<backend>``."""
+    url: str | None = None
+    """Server URL for ``qdrant`` or ``chroma``; when set, ``path`` is ignored."""
+    api_key: SecretStr | None = None
+    """Qdrant server API key."""
+    collection_prefix: str = Field(default="maximus", pattern=r"^[A-Za-z0-9_-]{1,40}$")
+    layout: Literal["per_type", "single"] = "per_type"
+    """One collection per memory type (default: measured faster), or one with a type field."""
+    embeddings: Literal["onnx", "sentence-transformers", "gemini"] = "onnx"
+    embedding_threads: int = Field(default=1, ge=1, le=64)
+    gemini_model: str = "models/gemini-embedding-001"
+    gemini_api_key: SecretStr | None = None
+    vault_key: SecretStr | None = None
+    """Fernet key(s) for vault secrets, comma-separated, newest first (older ones decrypt only:
+    key rotation). Generate one with ``maximus memory vault-keygen``."""
+    vault_key_file: Path | None = None
+    """A file holding the key(s), one per line, newest first; used when ``vault_key`` is unset."""
+    vault_reveal_max: Literal["none", "low", "medium", "high"] = "medium"
+    """The highest sensitivity whose secret the ``reveal_secret`` tool may return."""
+    ttl: MemoryTTLs = Field(default_factory=MemoryTTLs)
+    agent_id: str = "default"
+    """The agent whose private namespace the tools read and write."""
+    user_id: str = "default"
+    shared_namespaces: list[str] = Field(default_factory=lambda: ["shared"])
+    """Namespaces every agent also reads (cross-agent sharing); write to one with
+    ``namespace=``."""
+    hybrid: bool = True
+    """Fuse vector search with keyword (BM25) search."""
+    recency_half_life_days: float = Field(default=30.0, gt=0)
+    """Episodic hits lose half their weight per this many days of age."""
+    active_retrieval: bool = True
+    """Put the top records across types into the planner's context before it plans."""
+    active_top_k: int = Field(default=5, ge=0, le=50)
+    max_record_chars: int = Field(default=32_000, ge=100)
+    """Largest text of one record; larger input is refused (resources: chunk it)."""
+    core_block_chars: int = Field(default=2_000, ge=100)
+    """Default size limit of a core block (persona, human)."""
+    dual_write_backend: Literal["qdrant-edge", "qdrant", "chroma"] | None = None
+    """During a migration: also write to this backend; reads stay on ``backend`` until
+    cut-over."""
+    dual_write_path: Path | None = None
+    dual_write_url: str | None = None
+
+
 class Settings(BaseSettings):
     """All of Maximus' configuration."""
 
@@ -161,6 +230,7 @@ class Settings(BaseSettings):
     sessions: SessionSettings = Field(default_factory=SessionSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
     lesson_queue: LessonQueueSettings = Field(default_factory=LessonQueueSettings)
+    memory: MemorySettings = Field(default_factory=MemorySettings)
 
     @field_validator("api_key", "google_api_key")
     @classmethod
@@ -211,6 +281,8 @@ __all__ = [
     "DEFAULT_GEMINI_MODEL",
     "ROLES",
     "AgentSettings",
+    "MemorySettings",
+    "MemoryTTLs",
     "Role",
     "RoleModels",
     "Settings",

@@ -117,6 +117,42 @@ class PluginTimeoutError(PluginError, TimeoutError):
     """A plugin call ran past its time limit (the call is abandoned, or its worker killed)."""
 
 
+class UnknownMemoryTypeError(InvalidInputError):
+    """A memory type was named that is not one of MIRIX's six (core, episodic, semantic,
+    procedural, resource, vault)."""
+
+
+class RecordTooLargeError(InvalidInputError):
+    """A memory record is larger than ``MAXIMUS_MEMORY__MAX_RECORD_CHARS``; nothing was
+    written."""
+
+
+class InvalidFilterError(InvalidInputError):
+    """A memory search or list filter is malformed (unknown field, bad time range, bad k)."""
+
+
+class MemoryNotFoundError(MaximusError, LookupError):
+    """No memory record has that id (for that user and type)."""
+
+    code = ErrorCode.NOT_FOUND
+
+
+class VaultKeyError(MaximusError, PermissionError):
+    """The vault key is missing or malformed, or it cannot decrypt a stored secret."""
+
+    code = ErrorCode.CONFIG
+
+
+class VaultPolicyError(MaximusError, PermissionError):
+    """Revealing this vault secret is not allowed by the sensitivity policy."""
+
+    code = ErrorCode.INVALID_INPUT
+
+
+class CorruptStoreError(CorruptRecordError):
+    """A memory store's files cannot be opened (damaged or foreign); they were left untouched."""
+
+
 __all__ = [
     "ConfigError",
     "ConflictError",
@@ -134,4 +170,11 @@ __all__ = [
     "StoreUnavailableError",
     "ThreadNotFoundError",
     "ToolRegistryError",
+    "UnknownMemoryTypeError",
+    "RecordTooLargeError",
+    "InvalidFilterError",
+    "MemoryNotFoundError",
+    "VaultKeyError",
+    "VaultPolicyError",
+    "CorruptStoreError",
 ]

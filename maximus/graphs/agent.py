@@ -40,6 +40,7 @@ from maximus.tools.builtin import builtin_tools
 from maximus.tools.registry import ToolLike, ToolRegistry
 
 if TYPE_CHECKING:
+    from maximus.memory.store import MemoryStore
     from maximus.plugins.manager import PluginManager
 
 AgentGraph = CompiledStateGraph[AgentState, RunOptions, AgentInput, AgentState]
@@ -81,6 +82,7 @@ def create_agent(
     lesson_sink: LessonSink | None = None,
     include_builtin_tools: bool = True,
     plugins: PluginManager | None = None,
+    memory: MemoryStore | None = None,
 ) -> AgentGraph:
     """A compiled Maximus agent.
 
@@ -96,6 +98,9 @@ def create_agent(
         include_builtin_tools: add the calculator, clock and workspace writer.
         plugins: a plugin manager whose plugins' tools join the executor's; it keeps the
             registry in step, so loading or unloading a plugin changes later steps and runs.
+        memory: long-term MIRIX memory: its tools join the executor's, the planner gets the
+            top records before planning (``MAXIMUS_MEMORY__ACTIVE_RETRIEVAL``), and, unless
+            ``lesson_sink`` is given, reflection's lessons are stored in it.
     """
     if isinstance(tools, ToolRegistry):
         registry = tools
@@ -108,11 +113,22 @@ def create_agent(
             registry.register(extra, replace=True)
     if plugins is not None:
         plugins.attach(registry)
+    recall = None
+    if memory is not None:
+        from maximus.tools.memory import make_recall, memory_lesson_writer, memory_tools
+
+        for memory_tool in memory_tools(memory):
+            registry.register(memory_tool, replace=True)
+        if memory.settings.active_retrieval:
+            recall = make_recall(memory)
+        if lesson_sink is None:
+            lesson_sink = InProcessLessonSink(memory_lesson_writer(memory))
     deps = AgentDeps(
         models=ModelResolver(model, models, settings),
         tools=registry,
         lessons=lesson_sink or InProcessLessonSink(),
         settings_=settings,
+        recall=recall,
     )
     limits = (settings or _settings_or_defaults()).agent
     compiled = build_graph(deps, retries=limits.model_retries).compile(

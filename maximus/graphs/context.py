@@ -8,6 +8,7 @@ when the graph is built (models, tools, the lesson sink) and never travels throu
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
@@ -51,6 +52,8 @@ class AgentDeps:
     tools: ToolRegistry
     lessons: LessonSink = field(default_factory=InProcessLessonSink)
     settings_: Settings | None = None
+    recall: Callable[[str], Awaitable[str | None]] | None = None
+    """Active retrieval: long-term memory context for a goal, put before the plan prompt."""
     chains: dict[tuple[str, str, Any], Any] = field(default_factory=dict)
     """Model calls prepared so far: structured outputs by (role, thinking mode, schema), the
     executor's tool binding by (role, thinking mode, registry version)."""

@@ -102,6 +102,10 @@ def make_plan_node(deps: AgentDeps) -> Any:
             SystemMessage(SYSTEM.format(tools=deps.tools.catalog())),
             HumanMessage(f"Goal: {goal}"),
         ]
+        if deps.recall is not None and not replanning:
+            remembered = await deps.recall(goal)
+            if remembered:
+                prompt.insert(1, SystemMessage(remembered))
         if replanning:
             prompt.append(
                 HumanMessage(REPLAN.format(history=_history(view), critique=view.get("critique")))
