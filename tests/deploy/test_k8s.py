@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -236,3 +237,19 @@ def test_committed_knative_schema_matches_its_generator() -> None:
     generator = _load("k8s_schemas", ROOT / "scripts" / "k8s_schemas.py")
     committed = json.loads((ROOT / "k8s" / "schemas" / generator.KNATIVE_FILE).read_text())
     assert committed == json.loads(json.dumps(generator.knative_service_schema()))
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_overlay_config_loads_as_settings(
+    overlay: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    resources = validate_k8s.render(ROOT / "k8s" / "overlays" / overlay)
+    for name in list(os.environ):
+        if name.startswith("MAXIMUS_"):
+            monkeypatch.delenv(name)
+    config = _find(resources, "ConfigMap", "maximus-config")["data"]
+    for key, value in config.items():
+        monkeypatch.setenv(key, value)
+    settings = Settings()
+    assert settings.redis_url == "redis://maximus-redis:6379/0"
+    assert settings.memory.backend == ("qdrant-edge" if overlay == "edge" else "qdrant")
