@@ -18,6 +18,7 @@ from rich.table import Table
 from maximus.config import ThinkingMode, get_settings
 from maximus.errors import ConfigError, InvalidInputError, MaximusError
 from maximus.plugins.cli import plugins_app
+from maximus.server.cli import serve_app
 
 
 class ExitCode(IntEnum):
@@ -38,6 +39,7 @@ app = typer.Typer(
     help="Maximus: agents that plan, simulate, execute and reflect.", no_args_is_help=True
 )
 app.add_typer(plugins_app, name="plugins")
+app.add_typer(serve_app, name="serve")
 out = Console()
 err = Console(stderr=True)
 

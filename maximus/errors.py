@@ -23,6 +23,9 @@ class ErrorCode(StrEnum):
     CORRUPT_RECORD = "corrupt_record"
     CONFLICT = "conflict"
     PLUGIN = "plugin_error"
+    UNAUTHENTICATED = "unauthenticated"
+    RATE_LIMITED = "rate_limited"
+    TOO_LARGE = "payload_too_large"
 
 
 class MaximusError(Exception):
@@ -117,7 +120,26 @@ class PluginTimeoutError(PluginError, TimeoutError):
     """A plugin call ran past its time limit (the call is abandoned, or its worker killed)."""
 
 
+class AuthenticationError(MaximusError, PermissionError):
+    """The request carries no credentials, or ones the server does not accept."""
+
+    code = ErrorCode.UNAUTHENTICATED
+
+
+class RateLimitedError(MaximusError, RuntimeError):
+    """The caller sent more requests than its rate limit allows; retry after a pause."""
+
+    code = ErrorCode.RATE_LIMITED
+
+
+class PayloadTooLargeError(MaximusError, ValueError):
+    """A request body is larger than the server accepts."""
+
+    code = ErrorCode.TOO_LARGE
+
+
 __all__ = [
+    "AuthenticationError",
     "ConfigError",
     "ConflictError",
     "CorruptRecordError",
@@ -131,6 +153,8 @@ __all__ = [
     "PluginManifestError",
     "PluginSandboxError",
     "PluginTimeoutError",
+    "PayloadTooLargeError",
+    "RateLimitedError",
     "StoreUnavailableError",
     "ThreadNotFoundError",
     "ToolRegistryError",
