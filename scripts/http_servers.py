@@ -61,7 +61,9 @@ def _wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path) -> float:
     started = time.monotonic()
     while time.monotonic() - started < READY_TIMEOUT_S:
         if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}; log:\n{log.read_text()[-4000:]}")
+            raise SystemExit(
+                f"server exited with {proc.returncode}; log:\n{log.read_text()[-4000:]}"
+            )
         if _ready(url):
             return time.monotonic() - started
         time.sleep(0.05)

@@ -28,7 +28,9 @@ REPLY = "hello from the fake model"
 
 
 def _model() -> ScriptedChatModel:
-    return ScriptedChatModel(messages=itertools.cycle([AIMessage(content=REPLY)]))
+    # A fresh message per call: LangChain stamps an id on the reply it returns, and a shared
+    # object would make later replies replace the first one in the thread.
+    return ScriptedChatModel(messages=(AIMessage(content=REPLY) for _ in itertools.count()))
 
 
 def _last_human(state: MessagesState) -> str:
