@@ -159,6 +159,7 @@ class RunService:
             if (value := getattr(body, key)) is not None:
                 kwargs[key] = value
         started = time.perf_counter()
+        logger.info("run started on thread %s (graph %s)", run.thread_id, run.graph_id)
         try:
             async for ns, mode, chunk in graph.astream(
                 payload,
@@ -182,6 +183,7 @@ class RunService:
             self.metrics.run_seconds(run.graph_id, time.perf_counter() - started)
         run.result = mapper.result()
         run.set_status("success")
+        logger.info("run succeeded in %.1fms", (time.perf_counter() - started) * 1000)
 
     async def _finished(self, run: RunRecord) -> None:
         self.metrics.run_finished(run.status)

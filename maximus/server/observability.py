@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from maximus.server.metrics import Metrics
 from maximus.server.run_manager import current_run_id
 
+access_log = logging.getLogger("maximus.server.access")
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "maximus_request_id", default=None
 )
@@ -124,10 +125,13 @@ class RequestMiddleware:
         finally:
             route = scope.get("route")
             path = getattr(route, "path", None) or "unmatched"
+            elapsed = time.perf_counter() - started
             self.metrics.requests.labels(scope["method"], path, str(status)).inc()
-            self.metrics.request_latency.labels(scope["method"], path).observe(
-                time.perf_counter() - started
-            )
+            self.metrics.request_latency.labels(scope["method"], path).observe(elapsed)
+            if access_log.isEnabledFor(logging.INFO):
+                access_log.info(
+                    "%s %s %d %.1fms", scope["method"], scope["path"], status, elapsed * 1000
+                )
             if span is not None:
                 span.set_attribute("http.route", path)
                 span.set_attribute("http.status_code", status)
