@@ -29,6 +29,8 @@ class ServerState:
     limiter: RateLimiter
     plugins: Any = None
     lesson_sink: Any = None
+    store_down: bool = False
+    """The last readiness probe found the checkpointer unreachable."""
 
 
 def get_state(request: Request) -> ServerState:
@@ -56,4 +58,10 @@ def get_principal(
 
 CurrentUser = Annotated[Principal, Depends(get_principal)]
 
-__all__ = ["CurrentUser", "ServerState", "State", "get_principal", "get_state"]
+__all__ = [
+    "CurrentUser",
+    "ServerState",
+    "State",
+    "get_principal",
+    "get_state",
+]

@@ -14,8 +14,14 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from maximus.errors import InvalidInputError, MaximusError, ThreadNotFoundError
+from maximus.errors import (
+    InvalidInputError,
+    MaximusError,
+    StoreUnavailableError,
+    ThreadNotFoundError,
+)
 from maximus.server._events import EventLog, PartMapper, graph_modes
+from maximus.server._store import reset_connections
 from maximus.server.run_manager import RunManager, RunRecord
 from maximus.server.threads import GRAPH_KEY, OWNER_KEY, Threads, carried_metadata
 
@@ -175,6 +181,8 @@ class RunService:
         except Exception as exc:
             run.error = error_payload(exc)
             run.events.append("error", run.error)
+            if isinstance(exc, StoreUnavailableError):
+                await reset_connections(self.threads.saver)
             run.set_status("error")
             level = logging.WARNING if isinstance(exc, MaximusError) else logging.ERROR
             logger.log(level, "run failed: %s", run.error["message"], exc_info=exc)

@@ -56,7 +56,7 @@ async def test_another_users_thread_is_404(url: str, alice: Any, bob: Any) -> No
         # request, which raises httpx's own error; both carry the 404.
         with pytest.raises((NotFoundError, httpx.HTTPStatusError)) as caught:
             await attempt()
-        assert getattr(caught.value, "response").status_code == 404
+        assert caught.value.response.status_code == 404
     # Creating the thread "if it does not exist" cannot take it over either.
     with pytest.raises(ConflictError):
         await bob.runs.create(tid, "chat", input=said("mine now"), if_not_exists="create")

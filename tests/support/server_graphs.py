@@ -5,7 +5,8 @@ can be steered by the last human message:
 
 - ``approve ...``: the ``review`` node interrupts and waits for ``Command(resume=...)``;
 - ``sleep:<seconds> ...``: the ``chat`` node sleeps first (for cancel and double-texting);
-- ``boom``: the ``chat`` node raises.
+- ``boom``: the ``chat`` node raises;
+- ``spam:<n>``: the ``chat`` node first emits ``n`` custom events of 2 kB each.
 
 ``graph`` is the same graph compiled without a checkpointer, for ``langgraph dev``.
 """
@@ -25,12 +26,15 @@ from langgraph.types import interrupt
 from maximus.testing import ScriptedChatModel
 
 REPLY = "hello from the fake model"
+USAGE = {"input_tokens": 3, "output_tokens": 5, "total_tokens": 8}
 
 
 def _model() -> ScriptedChatModel:
     # A fresh message per call: LangChain stamps an id on the reply it returns, and a shared
     # object would make later replies replace the first one in the thread.
-    return ScriptedChatModel(messages=(AIMessage(content=REPLY) for _ in itertools.count()))
+    return ScriptedChatModel(
+        messages=(AIMessage(content=REPLY, usage_metadata=USAGE) for _ in itertools.count())
+    )
 
 
 def _last_human(state: MessagesState) -> str:
@@ -49,7 +53,12 @@ def build(model: ScriptedChatModel | None = None) -> StateGraph[Any, Any, Any, A
             await asyncio.sleep(float(match.group(1)))
         if "boom" in text:
             raise ValueError("the chat node was told to fail")
-        get_stream_writer()({"progress": "calling the model"})
+        writer = get_stream_writer()
+        if match := re.search(r"spam:(\d+)", text):
+            for i in range(int(match.group(1))):
+                writer({"i": i, "pad": "x" * 2048})
+                await asyncio.sleep(0)
+        writer({"progress": "calling the model"})
         reply = await model.ainvoke(state["messages"])
         return {"messages": [reply]}
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from maximus.server._store import reset_connections
 from maximus.server.deps import State
 from maximus.server.schemas import Health
 
@@ -37,7 +38,12 @@ async def readyz(state: State) -> Any:
     try:
         await asyncio.wait_for(state.saver.aget_tuple(probe), READY_TIMEOUT_S)
         checks["checkpointer"] = "ok"
+        if state.store_down:
+            # Back after an outage: pooled connections to the old server are dead.
+            state.store_down = False
+            await reset_connections(state.saver)
     except Exception as exc:  # any failure means not ready; the reason is in the body
+        state.store_down = True
         checks["checkpointer"] = f"unavailable: {type(exc).__name__}"
     if not state.runs.manager.accepting:
         checks["runs"] = "shutting down"
