@@ -24,10 +24,24 @@ from maximus.server.graphs import GraphDeps, GraphFactory, GraphRegistry
 from maximus.server.metrics import Metrics
 from maximus.server.observability import RequestMiddleware, configure_logging, make_tracer
 from maximus.server.routes import assistants, ops, plugins, runs, threads
+from maximus.server.schemas import ErrorBody
 from maximus.server.threads import Threads
 
 logger = logging.getLogger("maximus.server")
 
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in {
+        401: "No or invalid credentials",
+        403: "Not allowed (admin operations)",
+        404: "No such resource for this caller",
+        409: "Conflict (the id is taken, or the thread is busy)",
+        413: "Body too large",
+        422: "Invalid request",
+        429: "Rate limited, or too many runs in flight",
+        503: "A backing store is unreachable",
+    }.items()
+}
 RESOURCE_ROUTERS = (assistants.router, threads.router, runs.router, plugins.router)
 """Routers that need a caller; a new resource (e.g. memory) adds its router here."""
 
@@ -122,7 +136,7 @@ def create_app(
 
     app.include_router(ops.router)
     for router in RESOURCE_ROUTERS:
-        app.include_router(router, dependencies=[Depends(get_principal)])
+        app.include_router(router, dependencies=[Depends(get_principal)], responses=ERROR_RESPONSES)
     if server.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
