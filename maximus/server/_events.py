@@ -123,6 +123,8 @@ class PartMapper:
         self._messages = _MessageTracker()
         self.values: Any = None
         """The last full ``values`` of the root graph: the run's result."""
+        self.first_values: Any = None
+        """The first ``values`` (the thread's state with the run's input)."""
         self.interrupts: list[Any] = []
 
     def events(self, ns: tuple[str, ...], mode: str, chunk: Any) -> Iterable[tuple[str, Any]]:
@@ -134,6 +136,8 @@ class PartMapper:
                 self.interrupts = list(chunk["__interrupt__"])
                 chunk = self.result()
             else:
+                if self.values is None:
+                    self.first_values = chunk
                 self.values = chunk
         if root and mode == "updates" and isinstance(chunk, dict) and "__interrupt__" in chunk:
             self.interrupts = list(chunk["__interrupt__"])

@@ -149,7 +149,6 @@ class RunService:
             "run_id": run.run_id,
             "assistant_id": run.assistant_id,
         }
-        config["callbacks"] = [self.metrics.callbacks]
         return config
 
     async def execute(self, run: RunRecord) -> None:
@@ -191,6 +190,7 @@ class RunService:
             self.metrics.run_seconds(run.graph_id, time.perf_counter() - started)
         run.result = mapper.result()
         run.set_status("success")
+        self.metrics.count_messages(mapper.first_values, mapper.values)
         logger.info("run succeeded in %.1fms", (time.perf_counter() - started) * 1000)
 
     async def _finished(self, run: RunRecord) -> None:

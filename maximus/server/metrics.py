@@ -1,37 +1,18 @@
 """Prometheus metrics: HTTP requests, runs, latency histograms, tokens, cache hits, queues.
 
-Each app owns its registry (several apps in one test process do not clash). Tokens are
-counted by a LangChain callback attached to every run; queue depths are read when
-``/metrics`` is scraped.
+Each app owns its registry (several apps in one test process do not clash). Tokens and model
+calls are counted from the AI messages a run adds to its thread (their ``usage_metadata``),
+after the run, instead of through a callback on every runnable, which costs every node call;
+queue depths are read when ``/metrics`` is scraped.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from langchain_core.callbacks import BaseCallbackHandler
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
-
-
-class _TokenCounter(BaseCallbackHandler):
-    """Adds each model call's ``usage_metadata`` to the token counter."""
-
-    run_inline = True  # no hop to a thread for a counter increment
-
-    def __init__(self, tokens: Counter, calls: Counter) -> None:
-        self._tokens = tokens
-        self._calls = calls
-
-    def on_llm_end(self, response: Any, **kwargs: Any) -> None:
-        self._calls.inc()
-        for generations in response.generations:
-            for generation in generations:
-                usage = getattr(getattr(generation, "message", None), "usage_metadata", None)
-                if usage:
-                    self._tokens.labels("input").inc(usage.get("input_tokens", 0))
-                    self._tokens.labels("output").inc(usage.get("output_tokens", 0))
 
 
 class Metrics:
@@ -73,13 +54,30 @@ class Metrics:
         self.rate_limited = Counter(
             "maximus_rate_limited", "Requests refused by the rate limit", registry=r
         )
-        self.callbacks = _TokenCounter(self.tokens, self.model_calls)
 
     def run_started(self) -> None:
         self.runs_started.inc()
 
     def run_finished(self, status: str) -> None:
         self.runs.labels(status).inc()
+
+    def count_messages(self, before: Any, after: Any) -> None:
+        """Count the model calls and tokens of the AI messages in ``after`` but not ``before``
+        (a run's first and last ``values``)."""
+        if not isinstance(after, dict):
+            return
+        seen = {
+            getattr(m, "id", None)
+            for m in (before.get("messages") or [] if isinstance(before, dict) else [])
+        }
+        for message in after.get("messages") or []:
+            if getattr(message, "type", None) != "ai" or getattr(message, "id", None) in seen:
+                continue
+            self.model_calls.inc()
+            usage = getattr(message, "usage_metadata", None)
+            if usage:
+                self.tokens.labels("input").inc(usage.get("input_tokens", 0))
+                self.tokens.labels("output").inc(usage.get("output_tokens", 0))
 
     def run_seconds(self, graph_id: str, seconds: float) -> None:
         self.run_latency.labels(graph_id).observe(seconds)

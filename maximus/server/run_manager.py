@@ -195,13 +195,15 @@ class RunManager:
             run.set_status("error")
         finally:
             run.events.close()
-            self._forget_active(run)
             run.done.set()
+            # The run stays "active" through its after-run hook (stateless clean-up), so a
+            # shutdown waits for that too.
             if self._on_finish is not None:
                 try:
                     await asyncio.shield(self._on_finish(run))
                 except Exception:
                     logger.warning("after-run hook failed for %s", run.run_id, exc_info=True)
+            self._forget_active(run)
             self._evict()
 
     def _forget_active(self, run: RunRecord) -> None:

@@ -6,7 +6,8 @@ can be steered by the last human message:
 - ``approve ...``: the ``review`` node interrupts and waits for ``Command(resume=...)``;
 - ``sleep:<seconds> ...``: the ``chat`` node sleeps first (for cancel and double-texting);
 - ``boom``: the ``chat`` node raises;
-- ``spam:<n>``: the ``chat`` node first emits ``n`` custom events of 2 kB each.
+- ``spam:<n>``: the ``chat`` node first emits ``n`` custom events of 2 kB each;
+- ``tick:<n>:<ms>``: the ``chat`` node first emits ``n`` custom events, one every ``ms``.
 
 ``graph`` is the same graph compiled without a checkpointer, for ``langgraph dev``.
 """
@@ -54,6 +55,10 @@ def build(model: ScriptedChatModel | None = None) -> StateGraph[Any, Any, Any, A
         if "boom" in text:
             raise ValueError("the chat node was told to fail")
         writer = get_stream_writer()
+        if match := re.search(r"tick:(\d+):(\d+)", text):
+            for i in range(int(match.group(1))):
+                await asyncio.sleep(int(match.group(2)) / 1000)
+                writer({"tick": i})
         if match := re.search(r"spam:(\d+)", text):
             for i in range(int(match.group(1))):
                 writer({"i": i, "pad": "x" * 2048})
