@@ -14,7 +14,7 @@ import asyncio
 import contextvars
 import logging
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -117,7 +117,10 @@ class RunManager:
         self._max_active = max_active
         self._on_finish = on_finish
         self._runs: OrderedDict[str, RunRecord] = OrderedDict()
+        self._finished: deque[str] = deque()
+        """Ids of finished runs, oldest first: eviction is O(1) per run."""
         self._active: dict[str, list[RunRecord]] = {}
+        self._active_count = 0
         self._locks: dict[str, asyncio.Lock] = {}
         self.accepting = True
 
@@ -145,7 +148,7 @@ class RunManager:
 
     @property
     def active_count(self) -> int:
-        return sum(len(runs) for runs in self._active.values())
+        return self._active_count
 
     @property
     def pending_count(self) -> int:
@@ -175,6 +178,7 @@ class RunManager:
                 for other in busy:
                     self.cancel(other, status="interrupted")
         self._active.setdefault(run.thread_id, []).append(run)
+        self._active_count += 1
         self._runs[run.run_id] = run
         run.task = asyncio.create_task(self._run(run), name=f"run-{run.run_id}")
         return run
@@ -204,12 +208,14 @@ class RunManager:
                 except Exception:
                     logger.warning("after-run hook failed for %s", run.run_id, exc_info=True)
             self._forget_active(run)
+            self._finished.append(run.run_id)
             self._evict()
 
     def _forget_active(self, run: RunRecord) -> None:
         runs = self._active.get(run.thread_id)
         if runs and run in runs:
             runs.remove(run)
+            self._active_count -= 1
         if not runs:
             self._active.pop(run.thread_id, None)
             lock = self._locks.get(run.thread_id)
@@ -217,9 +223,8 @@ class RunManager:
                 del self._locks[run.thread_id]
 
     def _evict(self) -> None:
-        finished = [rid for rid, r in self._runs.items() if r.finished]
-        for run_id in finished[: max(0, len(finished) - self._keep)]:
-            del self._runs[run_id]
+        while len(self._finished) > self._keep:
+            self._runs.pop(self._finished.popleft(), None)
 
     def cancel(self, run: RunRecord, *, status: RunStatus = "interrupted") -> None:
         """Cancel a pending or running run; its last checkpoint stays, so it can resume."""

@@ -235,3 +235,21 @@ def test_sync_client(alice_sync: Any) -> None:
     assert len(alice_sync.threads.get_history(tid, limit=50)) > 5
     alice_sync.threads.delete(tid)
     assert tid not in {t["thread_id"] for t in alice_sync.threads.search(limit=1000)}
+
+
+async def test_on_disconnect_cancel_or_continue(alice: Any) -> None:
+    runs = {}
+    for mode in ("cancel", "continue"):
+        tid = (await alice.threads.create())["thread_id"]
+        stream = alice.runs.stream(
+            tid, "chat", input=said("sleep:1 hi"), on_disconnect=mode, stream_mode="values"
+        )
+        async for part in stream:
+            runs[mode] = (tid, part.data["run_id"])
+            break  # the client goes away after the first event
+        await stream.aclose()
+    await asyncio.sleep(1.5)
+    tid, run_id = runs["cancel"]
+    assert (await alice.runs.get(tid, run_id))["status"] == "interrupted"
+    tid, run_id = runs["continue"]
+    assert last_text(await alice.runs.join(tid, run_id)) == REPLY
