@@ -42,7 +42,7 @@ KEY = "bench-key"
 WARMUP = 5
 SEQUENTIAL = int(os.environ.get("BENCH_SEQUENTIAL", "40"))
 STREAMS = int(os.environ.get("BENCH_STREAMS", "1000"))
-RAMP_S = float(os.environ.get("BENCH_RAMP_S", "2.0"))
+RAMP_S = float(os.environ.get("BENCH_RAMP_S", "5.0"))
 TICKS = int(os.environ.get("BENCH_TICKS", "5"))
 TICK_MS = int(os.environ.get("BENCH_TICK_MS", "1000"))
 

@@ -163,6 +163,10 @@ class RunService:
         for key in ("interrupt_before", "interrupt_after", "durability", "context"):
             if (value := getattr(body, key)) is not None:
                 kwargs[key] = value
+        if run.stateless and body.on_completion == "delete" and body.durability is None:
+            # The thread is deleted when the run ends: checkpoints between steps would be
+            # written only to be deleted, so the run checkpoints once, at its end.
+            kwargs["durability"] = "exit"
         started = time.perf_counter()
         logger.info("run started on thread %s (graph %s)", run.thread_id, run.graph_id)
         try:
