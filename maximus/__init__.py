@@ -3,6 +3,7 @@
 from maximus.config import (
     AgentSettings,
     RoleModels,
+    ServerSettings,
     SessionSettings,
     Settings,
     get_settings,
@@ -54,6 +55,16 @@ from maximus.plugins import BasePlugin, PluginManager, PluginType, SubGraph, get
 from maximus.thinking import TaskSignals, choose_mode, thinking_params
 from maximus.tools import ToolRegistry, side_effecting
 
+
+# The HTTP server (issue 6): ``create_app`` loads FastAPI on first use, not at import.
+def __getattr__(name: str) -> object:
+    if name == "create_app":
+        from maximus.server.app import create_app
+
+        return create_app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -87,6 +98,7 @@ __all__ = [
     "RedisSaver",
     "RoleModels",
     "RunOptions",
+    "ServerSettings",
     "SessionSettings",
     "Settings",
     "StoreUnavailableError",
@@ -102,6 +114,7 @@ __all__ = [
     "alist_threads",
     "build_graph",
     "choose_mode",
+    "create_app",
     "create_agent",
     "delete_thread",
     "get_plugin_manager",

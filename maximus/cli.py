@@ -19,6 +19,7 @@ from maximus.config import ThinkingMode, get_settings
 from maximus.errors import ConfigError, InvalidInputError, MaximusError
 from maximus.memory.cli import memory_app
 from maximus.plugins.cli import plugins_app
+from maximus.server.cli import serve_app
 
 
 class ExitCode(IntEnum):
@@ -40,6 +41,7 @@ app = typer.Typer(
 )
 app.add_typer(plugins_app, name="plugins")
 app.add_typer(memory_app, name="memory")
+app.add_typer(serve_app, name="serve")
 out = Console()
 err = Console(stderr=True)
 

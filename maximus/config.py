@@ -195,6 +195,60 @@ class MemorySettings(BaseModel):
     dual_write_url: str | None = None
 
 
+class ServerSettings(BaseModel):
+    """The HTTP server (``MAXIMUS_SERVER__*``): ``maximus serve`` and ``create_app``."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8123, ge=0, le=65535)
+    auth: Literal["api_key", "jwt", "none"] = "api_key"
+    """How callers prove who they are; ``none`` is for local development only (a warning is
+    logged, and every caller is the user ``anonymous``)."""
+    api_keys: dict[str, str] = Field(default_factory=dict)
+    """SHA-256 hex digests of the accepted API keys, mapped to the user each key belongs to
+    (``maximus serve hash-key KEY`` prints a digest). Keys themselves are never stored."""
+    jwt_secret: SecretStr | None = None
+    """HMAC secret (HS256) or PEM public key (RS256/ES256) that signs bearer tokens."""
+    jwt_algorithms: list[str] = Field(default_factory=lambda: ["HS256"])
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+    jwt_user_claim: str = "sub"
+    """The claim that names the user (the owner of threads and memories)."""
+    graphs: dict[str, str] = Field(default_factory=dict)
+    """Extra graphs to serve as ``{graph_id: "module:factory"}``; a factory takes
+    :class:`maximus.server.GraphDeps` and returns a compiled graph. ``maximus`` (the agent)
+    is always served unless replaced here."""
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    """Requests with a larger body are refused with 413."""
+    rate_limit_per_minute: int = Field(default=600, ge=0)
+    """Requests per minute per API key or user (0: no limit); past it, 429."""
+    rate_limit_burst: int = Field(default=100, ge=1)
+    stream_buffer_events: int = Field(default=1024, ge=16)
+    """Events each run keeps for late joiners and ``Last-Event-ID`` resumption; a client that
+    falls further behind gets an error event instead of unbounded buffering."""
+    finished_runs_kept: int = Field(default=2048, ge=1)
+    """Finished runs (with their event buffers) kept in memory for join and resume."""
+    max_concurrent_runs: int = Field(default=4096, ge=1)
+    shutdown_grace_seconds: float = Field(default=25.0, ge=0)
+    """On SIGTERM, in-flight runs get this long to finish; the rest stay checkpointed."""
+    ping_seconds: float = Field(default=15.0, gt=0)
+    """SSE keep-alive comment interval."""
+    log_json: bool = True
+    """Structured JSON logs (with request and run ids) on stderr."""
+    log_level: str = "INFO"
+    otel: bool = False
+    """Export OpenTelemetry traces (needs ``maximus[otel]``; configured by ``OTEL_*``)."""
+    cors_origins: list[str] = Field(default_factory=list)
+    admins: list[str] = Field(default_factory=list)
+    """Users who may enable and disable plugins over HTTP (with ``auth=none``, everyone)."""
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _reject_placeholder_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().strip().lower() in _PLACEHOLDER_SECRETS:
+            raise ValueError("looks like a placeholder; set a real secret")
+        return value
+
+
 class Settings(BaseSettings):
     """All of Maximus' configuration."""
 
@@ -231,6 +285,7 @@ class Settings(BaseSettings):
     cache: CacheSettings = Field(default_factory=CacheSettings)
     lesson_queue: LessonQueueSettings = Field(default_factory=LessonQueueSettings)
     memory: MemorySettings = Field(default_factory=MemorySettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
 
     @field_validator("api_key", "google_api_key")
     @classmethod
@@ -285,6 +340,7 @@ __all__ = [
     "MemoryTTLs",
     "Role",
     "RoleModels",
+    "ServerSettings",
     "Settings",
     "ThinkingMode",
     "get_settings",

@@ -23,6 +23,9 @@ class ErrorCode(StrEnum):
     CORRUPT_RECORD = "corrupt_record"
     CONFLICT = "conflict"
     PLUGIN = "plugin_error"
+    UNAUTHENTICATED = "unauthenticated"
+    RATE_LIMITED = "rate_limited"
+    TOO_LARGE = "payload_too_large"
 
 
 class MaximusError(Exception):
@@ -153,7 +156,26 @@ class CorruptStoreError(CorruptRecordError):
     """A memory store's files cannot be opened (damaged or foreign); they were left untouched."""
 
 
+class AuthenticationError(MaximusError, PermissionError):
+    """The request carries no credentials, or ones the server does not accept."""
+
+    code = ErrorCode.UNAUTHENTICATED
+
+
+class RateLimitedError(MaximusError, RuntimeError):
+    """The caller sent more requests than its rate limit allows; retry after a pause."""
+
+    code = ErrorCode.RATE_LIMITED
+
+
+class PayloadTooLargeError(MaximusError, ValueError):
+    """A request body is larger than the server accepts."""
+
+    code = ErrorCode.TOO_LARGE
+
+
 __all__ = [
+    "AuthenticationError",
     "ConfigError",
     "ConflictError",
     "CorruptRecordError",
@@ -167,6 +189,8 @@ __all__ = [
     "PluginManifestError",
     "PluginSandboxError",
     "PluginTimeoutError",
+    "PayloadTooLargeError",
+    "RateLimitedError",
     "StoreUnavailableError",
     "ThreadNotFoundError",
     "ToolRegistryError",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
 from langchain_core.language_models import LanguageModelInput
@@ -59,6 +59,14 @@ class ScriptedChatModel(GenericFakeChatModel):
     async def _agenerate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> Any:
         # The base class would hop to a thread for this; the script needs no I/O.
         return self._generate(messages, *args, **kwargs)
+
+    async def _astream(
+        self, messages: list[BaseMessage], *args: Any, **kwargs: Any
+    ) -> AsyncIterator[Any]:
+        # Streamed in the event loop too: the base class would run each chunk in a thread,
+        # which costs a thread hop per token and lets concurrent streams race on the script.
+        for chunk in self._stream(messages, *args, **kwargs):
+            yield chunk
 
 
 def scripted(replies: Iterable[AIMessage | str], *, loop: bool = False) -> ScriptedChatModel:

@@ -1,0 +1,159 @@
+"""The FastAPI app: ``create_app(settings)`` and the lifespan that opens what it serves.
+
+The lifespan opens the checkpointer (Redis when ``MAXIMUS_REDIS_URL`` is set, else SQLite),
+the lesson sink (the Redis reflection queue, or in-process), the plugins, and compiles the
+served graphs over them; on shutdown (SIGTERM under uvicorn) it stops taking runs, gives
+in-flight runs ``shutdown_grace_seconds`` and cancels the rest at their last checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from maximus.config import Settings, get_settings
+from maximus.server.auth import Authenticator, RateLimiter
+from maximus.server.deps import ServerState, get_principal
+from maximus.server.errors import install_error_handlers
+from maximus.server.execution import RunService
+from maximus.server.graphs import GraphDeps, GraphFactory, GraphRegistry
+from maximus.server.metrics import Metrics
+from maximus.server.observability import RequestMiddleware, configure_logging, make_tracer
+from maximus.server.routes import assistants, ops, plugins, runs, threads
+from maximus.server.schemas import ErrorBody
+from maximus.server.threads import Threads
+
+logger = logging.getLogger("maximus.server")
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in {
+        401: "No or invalid credentials",
+        403: "Not allowed (admin operations)",
+        404: "No such resource for this caller",
+        409: "Conflict (the id is taken, or the thread is busy)",
+        413: "Body too large",
+        422: "Invalid request",
+        429: "Rate limited, or too many runs in flight",
+        503: "A backing store is unreachable",
+    }.items()
+}
+RESOURCE_ROUTERS = (assistants.router, threads.router, runs.router, plugins.router)
+"""Routers that need a caller; a new resource (e.g. memory) adds its router here."""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    graphs: Mapping[str, GraphFactory] | None = None,
+    load_plugins: bool = True,
+    configure_logs: bool = False,
+) -> FastAPI:
+    """The Maximus HTTP API.
+
+    Args:
+        settings: the settings (``MAXIMUS_*`` from the environment when ``None``).
+        graphs: more graphs to serve, or replacements (``{"maximus": factory}`` replaces the
+            agent), as factories taking :class:`~maximus.server.graphs.GraphDeps`.
+        load_plugins: discover and load plugins at start-up (and serve ``/plugins``).
+        configure_logs: install the JSON log handler (``maximus serve`` does).
+    """
+    from fastapi_offline import FastAPIOffline
+
+    settings = settings or get_settings()
+    server = settings.server
+    if configure_logs:
+        configure_logging(server.log_level, server.log_json)
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from maximus.memory.lessons import open_lesson_sink
+        from maximus.memory.sessions import open_checkpointer
+
+        if server.auth == "none":
+            logger.warning(
+                "auth is OFF (MAXIMUS_SERVER__AUTH=none): every caller is 'anonymous'; "
+                "use this for local development only"
+            )
+        async with AsyncExitStack() as stack:
+            saver = await stack.enter_async_context(open_checkpointer(settings))
+            sink = await stack.enter_async_context(open_lesson_sink(settings))
+            manager: Any = None
+            if load_plugins:
+                from maximus.plugins import get_plugin_manager
+
+                manager = stack.enter_context(get_plugin_manager(settings))
+            deps = GraphDeps(saver, settings, sink, manager)
+            registry = GraphRegistry.from_settings(settings, deps, graphs)
+            thread_ops = Threads(saver, registry, runs=None)  # type: ignore[arg-type]
+            run_service = RunService(
+                thread_ops,
+                registry,
+                metrics,
+                buffer_events=server.stream_buffer_events,
+                keep_finished=server.finished_runs_kept,
+                max_active=server.max_concurrent_runs,
+            )
+            app.state.maximus = ServerState(
+                settings=settings,
+                saver=saver,
+                graphs=registry,
+                threads=thread_ops,
+                runs=run_service,
+                metrics=metrics,
+                auth=Authenticator(server),
+                limiter=RateLimiter(server.rate_limit_per_minute, server.rate_limit_burst),
+                plugins=manager,
+                lesson_sink=sink,
+            )
+            logger.info("serving graphs %s", sorted(a["graph_id"] for a in registry.assistants()))
+            try:
+                yield
+            finally:
+                cancelled = await run_service.manager.shutdown(server.shutdown_grace_seconds)
+                if cancelled:
+                    logger.warning(
+                        "%d runs were still going at shutdown; they stay at their last "
+                        "checkpoint and resume on the next run of their thread",
+                        cancelled,
+                    )
+
+    from maximus import __version__
+
+    app = FastAPIOffline(
+        title="Maximus",
+        version=__version__,
+        description="Stateful agents over HTTP; LangGraph-SDK-compatible.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    from fastapi import Depends
+
+    app.include_router(ops.router)
+    for router in RESOURCE_ROUTERS:
+        app.include_router(router, dependencies=[Depends(get_principal)], responses=ERROR_RESPONSES)
+    if server.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=server.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["Location", "Content-Location", "X-Request-ID"],
+        )
+    app.add_middleware(
+        RequestMiddleware,
+        metrics=metrics,
+        max_body=server.max_body_bytes,
+        tracer=make_tracer(server.otel),
+    )
+    return app
+
+
+__all__ = ["RESOURCE_ROUTERS", "create_app"]

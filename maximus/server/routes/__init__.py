@@ -1,0 +1,1 @@
+"""One router per resource; :mod:`maximus.server.app` joins them."""

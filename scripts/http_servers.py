@@ -1,0 +1,187 @@
+"""Start and stop HTTP servers on free loopback ports: ours (``maximus serve``) and
+``langgraph dev`` (the LangGraph API server, in-memory), for tests and benchmarks.
+
+Usage::
+
+    python scripts/http_servers.py start maximus [--name N] [--env K=V ...] [--json]
+    python scripts/http_servers.py start langgraph-dev --graph ID=path.py:attr [--json]
+    python scripts/http_servers.py stop NAME|--all
+
+``start`` waits until the server is ready (``/readyz`` for ours, ``/ok`` for
+``langgraph dev``) and prints its URL (``--json``: the whole record). A server never
+binds port 2024. Records and logs live in ``$MAXIMUS_SERVERS_DIR`` (default ``.run/servers``).
+``maximus`` servers run ``python -m maximus.cli serve`` with the given ``MAXIMUS_*``
+variables; ``langgraph dev`` runs offline (no analytics, no version check, no tracing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+READY_TIMEOUT_S = 60.0
+FORBIDDEN_PORTS = {2024}
+
+
+def state_dir() -> Path:
+    path = Path(os.environ.get("MAXIMUS_SERVERS_DIR", ROOT / ".run" / "servers"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def free_port() -> int:
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in FORBIDDEN_PORTS:
+            return port
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def _wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < READY_TIMEOUT_S:
+        if proc.poll() is not None:
+            raise SystemExit(
+                f"server exited with {proc.returncode}; log:\n{log.read_text()[-4000:]}"
+            )
+        if _ready(url):
+            return time.monotonic() - started
+        time.sleep(0.05)
+    proc.kill()
+    raise SystemExit(f"server not ready after {READY_TIMEOUT_S}s; log:\n{log.read_text()[-4000:]}")
+
+
+def start(kind: str, name: str, env_pairs: list[str], graphs: list[str]) -> dict[str, Any]:
+    port = free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    for pair in env_pairs:
+        key, _, value = pair.partition("=")
+        env[key] = value
+    log = state_dir() / f"{name}.log"
+    if kind == "maximus":
+        env["MAXIMUS_SERVER__PORT"] = str(port)
+        env.setdefault("MAXIMUS_SERVER__HOST", "127.0.0.1")
+        cmd = [sys.executable, "-m", "maximus.cli", "serve"]
+        ready = f"http://127.0.0.1:{port}/readyz"
+        cwd = ROOT
+    elif kind == "langgraph-dev":
+        workdir = Path(tempfile.mkdtemp(prefix=f"lgdev-{name}-", dir=state_dir()))
+        spec = dict(g.split("=", 1) for g in graphs)
+        config = {"dependencies": ["."], "graphs": spec, "python_version": "3.11"}
+        (workdir / "langgraph.json").write_text(json.dumps(config))
+        env.update(
+            LANGGRAPH_CLI_NO_ANALYTICS="1",
+            LANGGRAPH_NO_VERSION_CHECK="true",
+            LANGSMITH_TRACING="false",
+            LANGCHAIN_TRACING_V2="false",
+            BG_JOB_ISOLATED_LOOPS="false",
+        )
+        langgraph = Path(sys.executable).parent / "langgraph"
+        cmd = [
+            str(langgraph), "dev", "--port", str(port), "--host", "127.0.0.1",
+            "--no-browser", "--no-reload", "--config", str(workdir / "langgraph.json"),
+        ]  # fmt: skip
+        ready = f"http://127.0.0.1:{port}/ok"
+        cwd = workdir
+    else:
+        raise SystemExit(f"unknown kind {kind!r}; use maximus or langgraph-dev")
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    startup = _wait_ready(proc, ready, log)
+    record = {
+        "name": name,
+        "kind": kind,
+        "pid": proc.pid,
+        "port": port,
+        "url": f"http://127.0.0.1:{port}",
+        "log": str(log),
+        "startup_s": round(startup, 3),
+    }
+    (state_dir() / f"{name}.json").write_text(json.dumps(record))
+    return record
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def stop(name: str, timeout: float = 30.0) -> None:
+    """SIGTERM the server's process group, wait (graceful shutdown), then SIGKILL."""
+    path = state_dir() / f"{name}.json"
+    if not path.exists():
+        return
+    record = json.loads(path.read_text())
+    pid = int(record["pid"])
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    deadline = time.monotonic() + timeout
+    while _alive(pid) and time.monotonic() < deadline:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        time.sleep(0.05)
+    if _alive(pid):
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    path.unlink(missing_ok=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_start = sub.add_parser("start")
+    p_start.add_argument("kind", choices=("maximus", "langgraph-dev"))
+    p_start.add_argument("--name")
+    p_start.add_argument("--env", action="append", default=[], help="K=V for the server")
+    p_start.add_argument("--graph", action="append", default=[], help="ID=path.py:attr")
+    p_start.add_argument("--json", action="store_true")
+    p_stop = sub.add_parser("stop")
+    p_stop.add_argument("name", nargs="?")
+    p_stop.add_argument("--all", action="store_true")
+    args = parser.parse_args(argv)
+    if args.command == "start":
+        record = start(args.kind, args.name or f"{args.kind}-{os.getpid()}", args.env, args.graph)
+        print(json.dumps(record) if args.json else record["url"])
+    elif args.all:
+        for path in state_dir().glob("*.json"):
+            stop(path.stem)
+    elif args.name:
+        stop(args.name)
+    else:
+        parser.error("stop needs a NAME or --all")
+
+
+if __name__ == "__main__":
+    main()
