@@ -7,19 +7,20 @@ import json
 import sys
 import uuid
 from enum import IntEnum
-from typing import Annotated, Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from langchain_core.runnables import RunnableConfig
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
+from typer.core import TyperGroup
 
 from maximus.config import ThinkingMode, get_settings
 from maximus.errors import ConfigError, InvalidInputError, MaximusError
-from maximus.memory.cli import memory_app
-from maximus.plugins.cli import plugins_app
-from maximus.server.cli import serve_app
+
+if TYPE_CHECKING:
+    from langchain_core.runnables import RunnableConfig
 
 
 class ExitCode(IntEnum):
@@ -36,12 +37,33 @@ class ExitCode(IntEnum):
 
 _STATUS_EXIT = {"done": ExitCode.OK, "failed": ExitCode.FAILED, "exhausted": ExitCode.EXHAUSTED}
 
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "memory": ("maximus.memory.cli", "memory_app"),
+    "plugins": ("maximus.plugins.cli", "plugins_app"),
+    "serve": ("maximus.server.cli", "serve_app"),
+}
+"""Command groups, each a Typer app in its own module, imported only when it is invoked, so
+``maximus serve`` starts without loading the agent, the plugins or the memory engines."""
+
+
+class _LazyGroup(TyperGroup):
+    def list_commands(self, ctx: Any) -> list[str]:
+        return sorted({*super().list_commands(ctx), *SUBCOMMANDS})
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in SUBCOMMANDS:
+            return super().get_command(ctx, cmd_name)
+        module, attr = SUBCOMMANDS[cmd_name]
+        command = typer.main.get_command(getattr(import_module(module), attr))
+        command.name = cmd_name
+        return command
+
+
 app = typer.Typer(
-    help="Maximus: agents that plan, simulate, execute and reflect.", no_args_is_help=True
+    cls=_LazyGroup,
+    help="Maximus: agents that plan, simulate, execute and reflect.",
+    no_args_is_help=True,
 )
-app.add_typer(plugins_app, name="plugins")
-app.add_typer(memory_app, name="memory")
-app.add_typer(serve_app, name="serve")
 out = Console()
 err = Console(stderr=True)
 
