@@ -202,3 +202,7 @@ __all__ = [
     "VaultPolicyError",
     "CorruptStoreError",
 ]
+
+
+class MemoryDisabledError(StoreUnavailableError):
+    """Long-term memory is turned off here (``MAXIMUS_MEMORY__ENABLED=false``)."""

@@ -372,7 +372,14 @@ class MemoryStore:
             since=since,
             before=before,
         )
-        points, next_offset = self.backend.scroll(kind, flt, limit, offset)
+        try:
+            points, next_offset = self.backend.scroll(kind, flt, limit, offset)
+        except ValueError as exc:
+            if offset is None:
+                raise
+            raise InvalidFilterError(
+                f"offset {offset!r} is not a page token of this store: {exc}"
+            ) from exc
         return Page([self._decode(p.payload) for p in points], next_offset)
 
     async def alist(self, kind: str, **kwargs: Any) -> Page:

@@ -8,7 +8,9 @@ in-flight runs ``shutdown_grace_seconds`` and cancels the rest at their last che
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -21,9 +23,10 @@ from maximus.server.deps import ServerState, get_principal
 from maximus.server.errors import install_error_handlers
 from maximus.server.execution import RunService
 from maximus.server.graphs import GraphDeps, GraphFactory, GraphRegistry
+from maximus.server.memory import LazyMemory
 from maximus.server.metrics import Metrics
 from maximus.server.observability import RequestMiddleware, configure_logging, make_tracer
-from maximus.server.routes import assistants, ops, plugins, runs, threads
+from maximus.server.routes import assistants, memory, ops, plugins, runs, threads
 from maximus.server.schemas import ErrorBody
 from maximus.server.threads import Threads
 
@@ -42,8 +45,28 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         503: "A backing store is unreachable",
     }.items()
 }
-RESOURCE_ROUTERS = (assistants.router, threads.router, runs.router, plugins.router)
+RESOURCE_ROUTERS = (
+    assistants.router,
+    threads.router,
+    runs.router,
+    plugins.router,
+    memory.router,
+)
 """Routers that need a caller; a new resource (e.g. memory) adds its router here."""
+
+
+def _warm(registry: GraphRegistry) -> None:
+    started = time.perf_counter()
+    try:
+        registry.warm()
+    except Exception:  # a broken graph fails its own runs; the server keeps serving the rest
+        logger.exception("compiling the served graphs failed")
+        return
+    logger.info(
+        "serving graphs %s (ready to run in %.2f s)",
+        sorted(a["graph_id"] for a in registry.assistants()),
+        time.perf_counter() - started,
+    )
 
 
 def create_app(
@@ -88,7 +111,9 @@ def create_app(
                 from maximus.plugins import get_plugin_manager
 
                 manager = stack.enter_context(get_plugin_manager(settings))
-            deps = GraphDeps(saver, settings, sink, manager)
+            memory = LazyMemory(settings)
+            stack.callback(memory.close)
+            deps = GraphDeps(saver, settings, sink, manager, memory)
             registry = GraphRegistry.from_settings(settings, deps, graphs)
             thread_ops = Threads(saver, registry, runs=None)  # type: ignore[arg-type]
             run_service = RunService(
@@ -110,11 +135,14 @@ def create_app(
                 limiter=RateLimiter(server.rate_limit_per_minute, server.rate_limit_burst),
                 plugins=manager,
                 lesson_sink=sink,
+                memory=memory,
             )
-            logger.info("serving graphs %s", sorted(a["graph_id"] for a in registry.assistants()))
+            # Compile the graphs and open memory after start-up: readiness does not wait.
+            warm = asyncio.create_task(asyncio.to_thread(_warm, registry))
             try:
                 yield
             finally:
+                await asyncio.gather(warm, return_exceptions=True)
                 cancelled = await run_service.manager.shutdown(server.shutdown_grace_seconds)
                 if cancelled:
                     logger.warning(

@@ -29,6 +29,8 @@ class ServerState:
     limiter: RateLimiter
     plugins: Any = None
     lesson_sink: Any = None
+    memory: Any = None
+    """:class:`~maximus.server.memory.LazyMemory`: long-term memory, opened on first use."""
     store_down: bool = False
     """The last readiness probe found the checkpointer unreachable."""
 

@@ -10,6 +10,7 @@ Each graph is one assistant, whose id is a stable UUID derived from the graph id
 from __future__ import annotations
 
 import importlib
+import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
     from maximus.memory.lessons import LessonSink
     from maximus.plugins.manager import PluginManager
+    from maximus.server.memory import LazyMemory
 
 ASSISTANT_NAMESPACE = uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
 """``uuid5`` namespace for assistant ids (the one ``langgraph-api`` uses)."""
@@ -37,6 +39,8 @@ class GraphDeps:
     settings: Settings
     lesson_sink: LessonSink | None = None
     plugins: PluginManager | None = None
+    memory: LazyMemory | None = None
+    """Long-term memory, opened on first use; ``None`` or unavailable means none."""
 
 
 GraphFactory = Callable[[GraphDeps], Any]
@@ -44,7 +48,7 @@ GraphFactory = Callable[[GraphDeps], Any]
 
 
 def agent_factory(deps: GraphDeps) -> Any:
-    """The Maximus agent over the server's checkpointer, lesson sink and plugins."""
+    """The Maximus agent over the server's checkpointer, lesson sink, plugins and memory."""
     from maximus.graphs.agent import create_agent
 
     return create_agent(
@@ -52,6 +56,7 @@ def agent_factory(deps: GraphDeps) -> Any:
         checkpointer=deps.checkpointer,
         lesson_sink=deps.lesson_sink,
         plugins=deps.plugins,
+        memory=deps.memory.get_or_none() if deps.memory is not None else None,
     )
 
 
@@ -78,11 +83,35 @@ def assistant_id_for(graph_id: str) -> str:
 
 
 class GraphRegistry:
-    """Compiled graphs by graph id, and their assistants."""
+    """Compiled graphs by graph id, and their assistants.
+
+    Graphs are compiled on first use (or by :meth:`warm`, which the server runs right after
+    start-up): compiling imports LangGraph and the models, and opens memory, none of which
+    the readiness probe should wait for.
+    """
 
     def __init__(self, factories: Mapping[str, GraphFactory], deps: GraphDeps) -> None:
-        self._graphs = {gid: factory(deps) for gid, factory in factories.items()}
-        self._by_assistant = {assistant_id_for(gid): gid for gid in self._graphs}
+        self._factories = dict(factories)
+        self._deps = deps
+        self._compiled: dict[str, Any] | None = None
+        self._lock = threading.Lock()
+        self._by_assistant = {assistant_id_for(gid): gid for gid in self._factories}
+
+    @property
+    def _graphs(self) -> dict[str, Any]:
+        if self._compiled is None:
+            with self._lock:
+                if self._compiled is None:
+                    self._compiled = {gid: f(self._deps) for gid, f in self._factories.items()}
+        return self._compiled
+
+    @property
+    def warmed(self) -> bool:
+        return self._compiled is not None
+
+    def warm(self) -> None:
+        """Compile every graph now (blocking: run it in a thread)."""
+        self._graphs  # noqa: B018 - the property compiles
 
     @classmethod
     def from_settings(
@@ -100,7 +129,7 @@ class GraphRegistry:
             ThreadNotFoundError: no such assistant (answered as 404).
         """
         graph_id = self._by_assistant.get(assistant_id) or (
-            assistant_id if assistant_id in self._graphs else None
+            assistant_id if assistant_id in self._factories else None
         )
         if graph_id is None:
             raise ThreadNotFoundError(f"no assistant {assistant_id!r}")
@@ -108,7 +137,7 @@ class GraphRegistry:
 
     def assistants(self) -> list[dict[str, Any]]:
         """Every assistant, in the SDK's ``Assistant`` shape."""
-        return [self.assistant(gid) for gid in sorted(self._graphs)]
+        return [self.assistant(gid) for gid in sorted(self._factories)]
 
     def assistant(self, graph_id: str) -> dict[str, Any]:
         graph = self._graphs[graph_id]

@@ -26,7 +26,10 @@ def said(text: str) -> dict[str, Any]:
 def test_health_and_readiness(url: str) -> None:
     assert httpx.get(url + "/healthz").json() == {"status": "ok", "checks": {}}
     ready = httpx.get(url + "/readyz")
-    assert ready.status_code == 200 and ready.json()["checks"] == {"checkpointer": "ok"}
+    assert ready.status_code == 200
+    checks = ready.json()["checks"]
+    # Memory opens after start-up; while it does, readiness holds.
+    assert checks["checkpointer"] == "ok" and checks["memory"] in ("starting", "ok")
 
 
 async def test_metrics_count_runs_latency_and_tokens(url: str, alice: Any) -> None:

@@ -45,9 +45,19 @@ async def readyz(state: State) -> Any:
     except Exception as exc:  # any failure means not ready; the reason is in the body
         state.store_down = True
         checks["checkpointer"] = f"unavailable: {type(exc).__name__}"
+    memory = state.memory
+    if memory is not None and memory.enabled:
+        # Still opening (after start-up) does not fail readiness; a store that failed to open,
+        # or stopped answering, does.
+        checks["memory"] = memory.state
+        if memory.state == "ok":
+            try:
+                await asyncio.wait_for(asyncio.to_thread(memory.probe), READY_TIMEOUT_S)
+            except Exception as exc:
+                checks["memory"] = f"unavailable: {type(exc).__name__}"
     if not state.runs.manager.accepting:
         checks["runs"] = "shutting down"
-    ready = all(v == "ok" for v in checks.values())
+    ready = all(v in ("ok", "starting") for v in checks.values())
     body = {"status": "ok" if ready else "unavailable", "checks": checks}
     return JSONResponse(body, status_code=200 if ready else 503)
 
