@@ -253,3 +253,20 @@ async def test_on_disconnect_cancel_or_continue(alice: Any) -> None:
     assert (await alice.runs.get(tid, run_id))["status"] == "interrupted"
     tid, run_id = runs["continue"]
     assert last_text(await alice.runs.join(tid, run_id)) == REPLY
+
+
+async def test_the_maximus_agent_over_http(alice: Any) -> None:
+    tid = (await alice.threads.create())["thread_id"]
+    nodes = [
+        next(iter(p.data))
+        async for p in alice.runs.stream(
+            tid, "agent", input={"goal": "17*23+9?"}, stream_mode="updates"
+        )
+        if p.event == "updates"
+    ]
+    assert nodes[0] == "plan" and nodes[-1] == "respond"
+    assert {"simulate", "execute", "reflect"} <= set(nodes)
+    state = (await alice.threads.get_state(tid))["values"]
+    assert state["status"] == "done" and state["final_answer"] == "400"
+    assert [o["content"] for o in state["observations"]] == ["391", "400"]
+    assert [s["scores"][0]["score"] for s in state["simulations"]] == [0.9, 0.9]
