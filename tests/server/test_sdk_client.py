@@ -212,6 +212,9 @@ async def test_resume_a_dropped_stream(alice: Any) -> None:
     assert rest[-1].event == "values" and last_text(rest[-1].data) == REPLY
     replay = [p async for p in alice.runs.join_stream(tid, run_id)]
     assert [p.id for p in replay] == [p.id for p in seen + rest]
+    for mode, event in (("values", "values"), ("messages-tuple", "messages")):
+        only = {p.event async for p in alice.runs.join_stream(tid, run_id, stream_mode=mode)}
+        assert only == {"metadata", event}
 
 
 async def test_errors_reach_the_client(alice: Any) -> None:
