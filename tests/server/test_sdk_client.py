@@ -273,3 +273,13 @@ async def test_the_maximus_agent_over_http(alice: Any) -> None:
     assert state["status"] == "done" and state["final_answer"] == "400"
     assert [o["content"] for o in state["observations"]] == ["391", "400"]
     assert [s["scores"][0]["score"] for s in state["simulations"]] == [0.9, 0.9]
+
+
+async def test_counts_and_schemas(alice: Any) -> None:
+    assert await alice.assistants.count(graph_id="chat") == 1
+    schemas = await alice.assistants.get_schemas("chat")
+    assert "messages" in schemas["input_schema"]["properties"]
+    marker = f"m-{id(alice)}"
+    for _ in range(2):
+        await alice.threads.create(metadata={"marker": marker})
+    assert await alice.threads.count(metadata={"marker": marker}) == 2
