@@ -103,6 +103,11 @@ def create_app(
                 "auth is OFF (MAXIMUS_SERVER__AUTH=none): every caller is 'anonymous'; "
                 "use this for local development only"
             )
+        elif server.auth == "api_key" and not server.api_keys:
+            logger.warning(
+                "no API keys are configured (MAXIMUS_SERVER__API_KEYS): every request to a "
+                "resource will be refused with 401"
+            )
         async with AsyncExitStack() as stack:
             saver = await stack.enter_async_context(open_checkpointer(settings))
             sink = await stack.enter_async_context(open_lesson_sink(settings))

@@ -69,5 +69,6 @@ def test_schemathesis_finds_no_server_errors(fuzz_server: dict[str, Any]) -> Non
                 failures.append(f"{case.operation.label}: {str(exc)[:600]}")
 
         run()
+    print(f"schemathesis: {cases} cases over {len(operations)} operations")
     assert not failures, "\n\n".join(failures[:10])
     assert cases >= 500

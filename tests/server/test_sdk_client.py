@@ -212,6 +212,9 @@ async def test_resume_a_dropped_stream(alice: Any) -> None:
     assert rest[-1].event == "values" and last_text(rest[-1].data) == REPLY
     replay = [p async for p in alice.runs.join_stream(tid, run_id)]
     assert [p.id for p in replay] == [p.id for p in seen + rest]
+    for mode, event in (("values", "values"), ("messages-tuple", "messages")):
+        only = {p.event async for p in alice.runs.join_stream(tid, run_id, stream_mode=mode)}
+        assert only == {"metadata", event}
 
 
 async def test_errors_reach_the_client(alice: Any) -> None:
@@ -253,3 +256,30 @@ async def test_on_disconnect_cancel_or_continue(alice: Any) -> None:
     assert (await alice.runs.get(tid, run_id))["status"] == "interrupted"
     tid, run_id = runs["continue"]
     assert last_text(await alice.runs.join(tid, run_id)) == REPLY
+
+
+async def test_the_maximus_agent_over_http(alice: Any) -> None:
+    tid = (await alice.threads.create())["thread_id"]
+    nodes = [
+        next(iter(p.data))
+        async for p in alice.runs.stream(
+            tid, "agent", input={"goal": "17*23+9?"}, stream_mode="updates"
+        )
+        if p.event == "updates"
+    ]
+    assert nodes[0] == "plan" and nodes[-1] == "respond"
+    assert {"simulate", "execute", "reflect"} <= set(nodes)
+    state = (await alice.threads.get_state(tid))["values"]
+    assert state["status"] == "done" and state["final_answer"] == "400"
+    assert [o["content"] for o in state["observations"]] == ["391", "400"]
+    assert [s["scores"][0]["score"] for s in state["simulations"]] == [0.9, 0.9]
+
+
+async def test_counts_and_schemas(alice: Any) -> None:
+    assert await alice.assistants.count(graph_id="chat") == 1
+    schemas = await alice.assistants.get_schemas("chat")
+    assert "messages" in schemas["input_schema"]["properties"]
+    marker = f"m-{id(alice)}"
+    for _ in range(2):
+        await alice.threads.create(metadata={"marker": marker})
+    assert await alice.threads.count(metadata={"marker": marker}) == 2

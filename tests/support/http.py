@@ -23,6 +23,7 @@ KEYS = {"alice": "alice-secret-key-0001", "bob": "bob-secret-key-0002"}
 GRAPHS = {
     "chat": "tests.support.server_graphs:chat",
     "simple": "tests.support.server_graphs:simple",
+    "agent": "tests.support.server_graphs:agent",
 }
 
 

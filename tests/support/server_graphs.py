@@ -107,3 +107,28 @@ def build_simple() -> StateGraph[Any, Any, Any, Any]:
 
 graph = build_simple().compile(name="simple")
 """The bench graph without a checkpointer, for ``langgraph dev``."""
+
+
+def agent(deps: Any) -> Any:
+    """Server graph factory: the Maximus agent with scripted per-role models that answer
+    ``17*23+9`` in two calculator steps (each script loops, so runs can repeat)."""
+    from maximus.graphs.agent import create_agent
+    from maximus.testing import scripted
+    from tests.support.scripts import candidates, plan, predictions, scores, verdict
+
+    step = [candidates(("calculator", {"expression": e}), (None, {})) for e in ("17*23", "391+9")]
+    script = {
+        "planner": [plan(("multiply", "391", "calculator"), ("add 9", "400", "calculator"))],
+        "policy": step,
+        "world_model": [predictions("the result", "a guess")] * 2,
+        "critic": [scores(0.9, 0.3)] * 2,
+        "reflector": [verdict("continue"), verdict("finish", answer="400")],
+    }
+    models = {role: scripted(replies, loop=True) for role, replies in script.items()}
+    models["executor"] = scripted([], loop=False)
+    return create_agent(
+        models=models,  # type: ignore[arg-type]
+        checkpointer=deps.checkpointer,
+        settings=deps.settings,
+        lesson_sink=deps.lesson_sink,
+    )

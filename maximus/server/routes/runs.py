@@ -203,7 +203,8 @@ async def join_stream(
     """Follow a run's events: from the start, or after ``Last-Event-ID`` to resume."""
     run = state.runs.manager.get(run_id, owner=user.user_id, thread_id=thread_id)
     after = _last_event_id(last_event_id)
-    modes = [m for m in stream_mode or [] if m]
+    # Event names carry the graph mode: ``messages-tuple`` streams as ``messages``.
+    modes = [m.replace("messages-tuple", "messages") for m in stream_mode or [] if m]
     stream = _events(
         state, run, after=after, cancel_on_disconnect=cancel_on_disconnect, modes=modes or None
     )
