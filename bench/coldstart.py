@@ -28,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +37,7 @@ from bench._servers import redis_server
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
-from langgraph_dev import OFFLINE_ENV, dev_command  # noqa: E402
-from redis_servers import free_port  # noqa: E402
+from http_servers import command, free_port  # noqa: E402
 
 from tests.support.gemini_server import GeminiServer  # noqa: E402
 
@@ -47,14 +45,10 @@ GOAL = {"goal": "compute 17*23"}
 TIMEOUT_S = 180.0
 
 
-def _maximus(port: int) -> tuple[list[str], str, dict[str, str]]:
-    command = [sys.executable, "-m", "maximus.cli", "serve", "--host", "127.0.0.1"]
-    env = {"MAXIMUS_SERVER__AUTH": "none"}  # local bench: no keys to manage
-    return [*command, "--port", str(port)], "/readyz", env
-
-
-def _langgraph_dev(port: int) -> tuple[list[str], str, dict[str, str]]:
-    return dev_command(ROOT / "langgraph.json", port), "/ok", dict(OFFLINE_ENV)
+SERVER_ENV = {
+    "maximus": {"MAXIMUS_SERVER__AUTH": "none"},  # local bench: no keys to manage
+    "langgraph-dev": {},
+}
 
 
 def _wait_ready(client: httpx.Client, url: str, proc: subprocess.Popen[bytes]) -> None:
@@ -95,21 +89,25 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-def measure(
-    spec: Callable[[int], tuple[list[str], str, dict[str, str]]], env: dict[str, str]
-) -> tuple[float, float]:
-    """One fresh process: seconds to ready and to the first completed run."""
+def measure(kind: str, env: dict[str, str]) -> tuple[float, float]:
+    """One fresh ``kind`` process: seconds to ready and to the first completed run."""
     port = free_port()
-    command, probe, extra = spec(port)
     base = f"http://127.0.0.1:{port}"
     workdir = Path(tempfile.mkdtemp(prefix="maximus-coldstart-"))
+    argv, probe, extra = command(kind, port, workdir)
     log = (workdir / "server.log").open("wb")
     with httpx.Client() as client:
         started = time.monotonic()
         proc = subprocess.Popen(
-            command,
+            argv,
             cwd=workdir,
-            env={**os.environ, **env, **extra, "MAXIMUS_DATA_DIR": str(workdir / "data")},
+            env={
+                **os.environ,
+                **env,
+                **extra,
+                **SERVER_ENV[kind],
+                "MAXIMUS_DATA_DIR": str(workdir / "data"),
+            },
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -136,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args(argv)
 
-    servers = {"maximus": _maximus, "langgraph_dev": _langgraph_dev}
+    servers = {"maximus": "maximus", "langgraph_dev": "langgraph-dev"}
     samples: dict[str, list[tuple[float, float]]] = {name: [] for name in servers}
     model = GeminiServer()
     try:
@@ -148,8 +146,8 @@ def main(argv: list[str] | None = None) -> int:
                 "MAXIMUS_SESSIONS__KEY_PREFIX": "bench-coldstart",
             }
             for run in range(args.runs):
-                for name, spec in servers.items():  # interleaved: both see the same load
-                    ready, first = measure(spec, env)
+                for name, kind in servers.items():  # interleaved: both see the same load
+                    ready, first = measure(kind, env)
                     samples[name].append((ready, first))
                     print(f"run {run + 1} {name:14s} ready {ready:.3f} s, first run {first:.3f} s")
     finally:

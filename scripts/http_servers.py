@@ -4,14 +4,16 @@
 Usage::
 
     python scripts/http_servers.py start maximus [--name N] [--env K=V ...] [--json]
-    python scripts/http_servers.py start langgraph-dev --graph ID=path.py:attr [--json]
+    python scripts/http_servers.py start langgraph-dev [--config FILE | --graph ID=module:attr]
+                                         [--env K=V ...] [--json]
     python scripts/http_servers.py stop NAME|--all
 
 ``start`` waits until the server is ready (``/readyz`` for ours, ``/ok`` for
 ``langgraph dev``) and prints its URL (``--json``: the whole record). A server never
 binds port 2024. Records and logs live in ``$MAXIMUS_SERVERS_DIR`` (default ``.run/servers``).
 ``maximus`` servers run ``python -m maximus.cli serve`` with the given ``MAXIMUS_*``
-variables; ``langgraph dev`` runs offline (no analytics, no version check, no tracing).
+variables; ``langgraph dev`` runs offline (no analytics, no version check, no tracing) and
+serves the project's ``langgraph.json`` unless told otherwise.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -71,41 +74,61 @@ def _wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path) -> float:
     raise SystemExit(f"server not ready after {READY_TIMEOUT_S}s; log:\n{log.read_text()[-4000:]}")
 
 
-def start(kind: str, name: str, env_pairs: list[str], graphs: list[str]) -> dict[str, Any]:
+OFFLINE_ENV = {
+    "LANGGRAPH_CLI_NO_ANALYTICS": "1",
+    "LANGGRAPH_NO_VERSION_CHECK": "true",
+    "LANGSMITH_TRACING": "false",
+    "LANGCHAIN_TRACING_V2": "false",
+    "BG_JOB_ISOLATED_LOOPS": "false",
+}
+"""``langgraph dev`` offline: no analytics, no version check, no tracing."""
+
+
+def command(
+    kind: str, port: int, workdir: Path, *, config: Path | None = None, graphs: list[str] = ()
+) -> tuple[list[str], str, dict[str, str]]:
+    """``(argv, readiness path, extra env)`` of a server of ``kind`` on ``port``.
+
+    ``langgraph-dev`` serves ``config`` (default: the project's ``langgraph.json``), or, given
+    ``graphs`` (``ID=module:attr``), a config written into ``workdir`` that serves just those.
+    """
+    if kind == "maximus":
+        argv = [sys.executable, "-m", "maximus.cli", "serve", "--host", "127.0.0.1"]
+        return [*argv, "--port", str(port)], "/readyz", {}
+    if kind == "langgraph-dev":
+        if graphs:
+            spec = dict(g.split("=", 1) for g in graphs)
+            generated = {"dependencies": ["."], "graphs": spec, "python_version": "3.11"}
+            config = workdir / "langgraph.json"
+            config.write_text(json.dumps(generated))
+        config = (config or ROOT / "langgraph.json").resolve()
+        langgraph = Path(sys.executable).parent / "langgraph"
+        argv = [
+            str(langgraph), "dev", "--port", str(port), "--host", "127.0.0.1",
+            "--no-browser", "--no-reload", "--allow-blocking", "--config", str(config),
+        ]  # fmt: skip
+        return argv, "/ok", dict(OFFLINE_ENV)
+    raise SystemExit(f"unknown kind {kind!r}; use maximus or langgraph-dev")
+
+
+def start(
+    kind: str, name: str, env_pairs: list[str], graphs: list[str], config: Path | None = None
+) -> dict[str, Any]:
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    workdir = Path(tempfile.mkdtemp(prefix=f"{kind}-{name}-", dir=state_dir()))
+    argv, ready_path, extra = command(kind, port, workdir, config=config, graphs=graphs)
+    env.update(extra)
     for pair in env_pairs:
         key, _, value = pair.partition("=")
         env[key] = value
     log = state_dir() / f"{name}.log"
-    if kind == "maximus":
-        env["MAXIMUS_SERVER__PORT"] = str(port)
-        env.setdefault("MAXIMUS_SERVER__HOST", "127.0.0.1")
-        cmd = [sys.executable, "-m", "maximus.cli", "serve"]
-        ready = f"http://127.0.0.1:{port}/readyz"
-        cwd = ROOT
-    elif kind == "langgraph-dev":
-        workdir = Path(tempfile.mkdtemp(prefix=f"lgdev-{name}-", dir=state_dir()))
-        spec = dict(g.split("=", 1) for g in graphs)
-        config = {"dependencies": ["."], "graphs": spec, "python_version": "3.11"}
-        (workdir / "langgraph.json").write_text(json.dumps(config))
-        env.update(
-            LANGGRAPH_CLI_NO_ANALYTICS="1",
-            LANGGRAPH_NO_VERSION_CHECK="true",
-            LANGSMITH_TRACING="false",
-            LANGCHAIN_TRACING_V2="false",
-            BG_JOB_ISOLATED_LOOPS="false",
-        )
-        langgraph = Path(sys.executable).parent / "langgraph"
-        cmd = [
-            str(langgraph), "dev", "--port", str(port), "--host", "127.0.0.1",
-            "--no-browser", "--no-reload", "--config", str(workdir / "langgraph.json"),
-        ]  # fmt: skip
-        ready = f"http://127.0.0.1:{port}/ok"
-        cwd = workdir
-    else:
-        raise SystemExit(f"unknown kind {kind!r}; use maximus or langgraph-dev")
+    ready = f"http://127.0.0.1:{port}{ready_path}"
+    # ``maximus`` runs from the project root (as a user would); ``langgraph dev`` from its own
+    # directory, where its in-memory runtime persists.
+    cwd = ROOT if kind == "maximus" else workdir
+    cmd = argv
     with log.open("wb") as out:
         proc = subprocess.Popen(
             cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
@@ -119,6 +142,7 @@ def start(kind: str, name: str, env_pairs: list[str], graphs: list[str]) -> dict
         "url": f"http://127.0.0.1:{port}",
         "log": str(log),
         "startup_s": round(startup, 3),
+        "dir": str(workdir),
     }
     (state_dir() / f"{name}.json").write_text(json.dumps(record))
     return record
@@ -156,6 +180,7 @@ def stop(name: str, timeout: float = 30.0) -> None:
         except ProcessLookupError:
             pass
     path.unlink(missing_ok=True)
+    shutil.rmtree(record.get("dir", ""), ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -165,18 +190,21 @@ def main(argv: list[str] | None = None) -> None:
     p_start.add_argument("kind", choices=("maximus", "langgraph-dev"))
     p_start.add_argument("--name")
     p_start.add_argument("--env", action="append", default=[], help="K=V for the server")
-    p_start.add_argument("--graph", action="append", default=[], help="ID=path.py:attr")
+    p_start.add_argument("--graph", action="append", default=[], help="ID=module:attr")
+    p_start.add_argument("--config", type=Path, help="langgraph-dev: the langgraph.json to serve")
     p_start.add_argument("--json", action="store_true")
     p_stop = sub.add_parser("stop")
     p_stop.add_argument("name", nargs="?")
     p_stop.add_argument("--all", action="store_true")
     args = parser.parse_args(argv)
     if args.command == "start":
-        record = start(args.kind, args.name or f"{args.kind}-{os.getpid()}", args.env, args.graph)
+        name = args.name or f"{args.kind}-{os.getpid()}"
+        record = start(args.kind, name, args.env, args.graph, args.config)
         print(json.dumps(record) if args.json else record["url"])
     elif args.all:
         for path in state_dir().glob("*.json"):
-            stop(path.stem)
+            if json.loads(path.read_text()).get("kind") in ("maximus", "langgraph-dev"):
+                stop(path.stem)
     elif args.name:
         stop(args.name)
     else:

@@ -23,7 +23,7 @@ from maximus.server.deps import ServerState, get_principal
 from maximus.server.errors import install_error_handlers
 from maximus.server.execution import RunService
 from maximus.server.graphs import GraphDeps, GraphFactory, GraphRegistry
-from maximus.server.memory import LazyMemory
+from maximus.server.lazy import LazyMemory, LazyPlugins
 from maximus.server.metrics import Metrics
 from maximus.server.observability import RequestMiddleware, configure_logging, make_tracer
 from maximus.server.routes import assistants, memory, ops, plugins, runs, threads
@@ -111,14 +111,16 @@ def create_app(
         async with AsyncExitStack() as stack:
             saver = await stack.enter_async_context(open_checkpointer(settings))
             sink = await stack.enter_async_context(open_lesson_sink(settings))
-            manager: Any = None
-            if load_plugins:
-                from maximus.plugins import get_plugin_manager
-
-                manager = stack.enter_context(get_plugin_manager(settings))
+            plugins = LazyPlugins(settings) if load_plugins else None
+            if plugins is not None:
+                stack.callback(plugins.close)
             memory = LazyMemory(settings)
             stack.callback(memory.close)
-            deps = GraphDeps(saver, settings, sink, manager, memory)
+
+            def deps() -> GraphDeps:
+                manager = plugins.get() if plugins is not None else None
+                return GraphDeps(saver, settings, sink, manager, memory)
+
             registry = GraphRegistry.from_settings(settings, deps, graphs)
             thread_ops = Threads(saver, registry, runs=None)  # type: ignore[arg-type]
             run_service = RunService(
@@ -138,7 +140,7 @@ def create_app(
                 metrics=metrics,
                 auth=Authenticator(server),
                 limiter=RateLimiter(server.rate_limit_per_minute, server.rate_limit_burst),
-                plugins=manager,
+                plugins=plugins,
                 lesson_sink=sink,
                 memory=memory,
             )

@@ -28,9 +28,10 @@ class ServerState:
     auth: Authenticator
     limiter: RateLimiter
     plugins: Any = None
+    """:class:`~maximus.server.lazy.LazyPlugins`: the plugins, loaded on first use."""
     lesson_sink: Any = None
     memory: Any = None
-    """:class:`~maximus.server.memory.LazyMemory`: long-term memory, opened on first use."""
+    """:class:`~maximus.server.lazy.LazyMemory`: long-term memory, opened on first use."""
     store_down: bool = False
     """The last readiness probe found the checkpointer unreachable."""
 

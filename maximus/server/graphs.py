@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from maximus.memory.lessons import LessonSink
     from maximus.plugins.manager import PluginManager
-    from maximus.server.memory import LazyMemory
+    from maximus.server.lazy import LazyMemory
 
 ASSISTANT_NAMESPACE = uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
 """``uuid5`` namespace for assistant ids (the one ``langgraph-api`` uses)."""
@@ -90,7 +90,9 @@ class GraphRegistry:
     the readiness probe should wait for.
     """
 
-    def __init__(self, factories: Mapping[str, GraphFactory], deps: GraphDeps) -> None:
+    def __init__(
+        self, factories: Mapping[str, GraphFactory], deps: GraphDeps | Callable[[], GraphDeps]
+    ) -> None:
         self._factories = dict(factories)
         self._deps = deps
         self._compiled: dict[str, Any] | None = None
@@ -102,7 +104,8 @@ class GraphRegistry:
         if self._compiled is None:
             with self._lock:
                 if self._compiled is None:
-                    self._compiled = {gid: f(self._deps) for gid, f in self._factories.items()}
+                    deps = self._deps() if callable(self._deps) else self._deps
+                    self._compiled = {gid: f(deps) for gid, f in self._factories.items()}
         return self._compiled
 
     @property
@@ -115,7 +118,10 @@ class GraphRegistry:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, deps: GraphDeps, extra: Mapping[str, GraphFactory] | None = None
+        cls,
+        settings: Settings,
+        deps: GraphDeps | Callable[[], GraphDeps],
+        extra: Mapping[str, GraphFactory] | None = None,
     ) -> GraphRegistry:
         factories: dict[str, GraphFactory] = {"maximus": agent_factory}
         factories.update({gid: load_factory(spec) for gid, spec in settings.server.graphs.items()})

@@ -2,16 +2,14 @@
 ``langgraph-sdk`` client checks what Studio uses: the assistant, its graph and schemas, a
 streamed run, and an interrupt resumed with ``Command(resume=...)``.
 
-The server runs as a user runs it, through ``scripts/langgraph_dev.py``; the model is the real
+The server runs as a user runs it (``langgraph dev`` on the project's ``langgraph.json``),
+started by ``scripts/http_servers.py``; the model is the real
 ``langchain-google-genai`` client talking to a local server that speaks the Gemini API.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,12 +21,10 @@ from langgraph_sdk import get_client, get_sync_client
 
 from tests.support.cli import risky_responder
 from tests.support.gemini_server import GeminiServer, agent_responder
-from tests.support.redis import SERVERS_DIR
+from tests.support.http import start_http, stop_http
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "scripts" / "langgraph_dev.py"
 AGENT_NODES = {"plan", "simulate", "execute", "reflect"}
 
 
@@ -37,25 +33,6 @@ def _studio_responder(body: dict[str, Any]) -> str:
     if "hello.txt" in json.dumps(body.get("contents", [])):
         return risky_responder(body)
     return agent_responder(body)
-
-
-def _langgraph_dev(*args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, str(SCRIPT), *args],
-        env={**os.environ, "MAXIMUS_SERVERS_DIR": str(SERVERS_DIR)},
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-    return done.stdout.strip()
-
-
-def _start(name: str, env: dict[str, str]) -> dict[str, Any]:
-    options = [f"--env={key}={value}" for key, value in env.items()]
-    record: dict[str, Any] = json.loads(_langgraph_dev("start", "--name", name, "--json", *options))
-    return record
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +48,6 @@ def studio(
 ) -> Iterator[dict[str, Any]]:
     """``langgraph dev`` on a free port, keeping threads in Maximus's Redis checkpointer."""
     prefix = f"studio-{uuid.uuid4().hex[:8]}"
-    name = f"studio-{uuid.uuid4().hex[:8]}"
     env = {
         "GOOGLE_API_KEY": "test-key",
         "MAXIMUS_BASE_URL": studio_model.url,
@@ -80,14 +56,10 @@ def studio(
         "MAXIMUS_AGENT__ON_RISK": "human",
         "MAXIMUS_DATA_DIR": str(tmp_path_factory.mktemp("studio-data")),
     }
-    record = json.loads(
-        _langgraph_dev(
-            "start", "--name", name, "--json", *[f"--env={k}={v}" for k, v in env.items()]
-        )
-    )
+    record = start_http("langgraph-dev", env)
     record["prefix"] = prefix
     yield record
-    _langgraph_dev("stop", name)
+    stop_http(record["name"])
 
 
 def _assistant_id(url: str) -> str:
@@ -180,18 +152,13 @@ async def test_interrupt_then_resume(studio: dict[str, Any]) -> None:
 def test_without_redis_the_server_keeps_its_default_checkpointer(
     studio_model: GeminiServer, tmp_path: Path
 ) -> None:
-    name = f"studio-default-{uuid.uuid4().hex[:8]}"
     env = {
         "GOOGLE_API_KEY": "test-key",
         "MAXIMUS_BASE_URL": studio_model.url,
         "MAXIMUS_REDIS_URL": "",
         "MAXIMUS_DATA_DIR": str(tmp_path),
     }
-    record = json.loads(
-        _langgraph_dev(
-            "start", "--name", name, "--json", *[f"--env={k}={v}" for k, v in env.items()]
-        )
-    )
+    record = start_http("langgraph-dev", env)
     try:
         client = get_sync_client(url=record["url"])
         assistant_id = _assistant_id(record["url"])
@@ -202,4 +169,4 @@ def test_without_redis_the_server_keeps_its_default_checkpointer(
         history = client.threads.get_history(thread["thread_id"], limit=100)
         assert len(history) >= 5
     finally:
-        _langgraph_dev("stop", name)
+        stop_http(record["name"])

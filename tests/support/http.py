@@ -61,6 +61,8 @@ def start_http(
         args += ["--env", f"{key}={value}"]
     for graph in opts.get("graphs", ()):
         args += ["--graph", graph]
+    if opts.get("config"):
+        args += ["--config", str(opts["config"])]
     record: dict[str, Any] = json.loads(_script(*args))
     return record
 

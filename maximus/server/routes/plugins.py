@@ -28,7 +28,7 @@ def _as_dict(info: Any) -> dict[str, Any]:
 def _manager(state: ServerState) -> Any:
     if state.plugins is None:
         raise ThreadNotFoundError("plugins are not enabled on this server")
-    return state.plugins
+    return state.plugins.get()  # loaded by the warm-up; waits for it if still loading
 
 
 def _info(manager: Any, name: str) -> Any:
@@ -46,21 +46,21 @@ def _admin(state: ServerState, user: Any) -> None:
 @router.get("", response_model=list[Plugin])
 async def list_plugins(state: State, user: CurrentUser) -> Any:
     """Every plugin found, with its state, tools and error."""
-    manager = _manager(state)
+    manager = await asyncio.to_thread(_manager, state)
     return [_as_dict(i) for i in await asyncio.to_thread(manager.list_plugins)]
 
 
 @router.get("/{name}", response_model=Plugin)
 async def get_plugin(name: str, state: State, user: CurrentUser) -> Any:
     """One plugin."""
-    return _as_dict(_info(_manager(state), name))
+    return _as_dict(_info(await asyncio.to_thread(_manager, state), name))
 
 
 @router.post("/{name}/enable", response_model=Plugin)
 async def enable_plugin(name: str, state: State, user: CurrentUser) -> Any:
     """Enable and load a plugin (saved in the plugin state file)."""
     _admin(state, user)
-    manager = _manager(state)
+    manager = await asyncio.to_thread(_manager, state)
     _info(manager, name)
     return _as_dict(await asyncio.to_thread(manager.enable, name))
 
@@ -69,6 +69,6 @@ async def enable_plugin(name: str, state: State, user: CurrentUser) -> Any:
 async def disable_plugin(name: str, state: State, user: CurrentUser) -> Any:
     """Disable and unload a plugin (and the plugins that require it)."""
     _admin(state, user)
-    manager = _manager(state)
+    manager = await asyncio.to_thread(_manager, state)
     _info(manager, name)
     return _as_dict(await asyncio.to_thread(manager.disable, name))

@@ -1,9 +1,10 @@
-"""The server's long-term memory store, opened off the start-up path.
+"""Resources the server opens off the start-up path: long-term memory and the plugins.
 
-Opening memory loads the vector engine and the embedding model (hundreds of milliseconds,
-more on a busy node). The server must answer its readiness probe long before that, so the
-store is opened by the warm-up after start-up, or by the first request that needs it,
-whichever comes first; both wait for the same open.
+Opening memory loads the vector engine and the embedding model; loading plugins imports
+every plugin and its tools (each hundreds of milliseconds, more on a busy node). The server
+must answer its readiness probe long before that, so each is opened by the warm-up after
+start-up, or by the first request that needs it, whichever comes first; both wait for the
+same open.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from maximus.errors import MaximusError, MemoryDisabledError, StoreUnavailableEr
 if TYPE_CHECKING:
     from maximus.config import Settings
     from maximus.memory.store import MemoryStore
+    from maximus.plugins.manager import PluginManager
 
 logger = logging.getLogger("maximus.server")
 
@@ -86,4 +88,32 @@ class LazyMemory:
                 self._store = None
 
 
-__all__ = ["LazyMemory"]
+class LazyPlugins:
+    """Discover and load the plugins once, on first :meth:`get`; closed with the server."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._manager: PluginManager | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> PluginManager:
+        """The loaded manager (blocking: call it from a thread in async code).
+
+        A plugin that fails to load is reported by the manager as failed; it never stops the
+        others or the server.
+        """
+        with self._lock:
+            if self._manager is None:
+                from maximus.plugins import get_plugin_manager
+
+                self._manager = get_plugin_manager(self._settings)
+            return self._manager
+
+    def close(self) -> None:
+        with self._lock:
+            if self._manager is not None:
+                self._manager.close()
+                self._manager = None
+
+
+__all__ = ["LazyMemory", "LazyPlugins"]
