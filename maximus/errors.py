@@ -135,3 +135,16 @@ __all__ = [
     "ThreadNotFoundError",
     "ToolRegistryError",
 ]
+
+
+class ModelIntegrityError(CorruptRecordError):
+    """The local model file's SHA-256 is not the pinned one (a damaged or altered file)."""
+
+
+class ModelServerError(MaximusError, ConnectionError):
+    """The local model server could not be started, or stopped answering."""
+
+    code = ErrorCode.STORE_UNAVAILABLE
+
+
+__all__ += ["ModelIntegrityError", "ModelServerError"]
