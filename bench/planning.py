@@ -46,8 +46,8 @@ from maximus.config import DEFAULT_GEMINI_MODEL, load_settings
 
 EPISODES_PER_GAME = 2
 """Seeds per game type by default (each played with and without simulation)."""
-MAX_MOVES = 8
-"""Environment actions per episode (the gold paths here are 2–5 actions)."""
+MAX_MOVES = 10
+"""Environment actions per episode (the gold paths here are 3–7 actions)."""
 EPISODE_SECONDS = 900.0
 """Wall-time budget per episode; a run past it ends as exhausted (and lost)."""
 VARIANTS = (("with", True), ("without", False))

