@@ -131,6 +131,7 @@ async def play(
     variant: str,
     simulate: bool,
     max_moves: int,
+    verbose: bool = True,
 ) -> Episode:
     """One episode of ``game`` (seed ``seed``) by the agent with simulation on or off."""
     episode = TextWorldEpisode(env, game, seed, GAMES[game], max_moves=max_moves)
@@ -148,7 +149,13 @@ async def play(
     )
     started = time.perf_counter()
     try:
-        state = await agent.ainvoke({"goal": goal}, config, context=context)
+        async for chunk in agent.astream(
+            {"goal": goal}, config, context=context, stream_mode="updates"
+        ):
+            for node, update in chunk.items():
+                if verbose:
+                    print(f"    {time.perf_counter() - started:6.0f}s {_brief(node, update)}")
+        state = (await agent.aget_state(config)).values
         status = state.get("status", "failed")
     except Exception as exc:  # a crashed episode counts as lost, and says why
         state = (await agent.aget_state(config)).values
@@ -170,6 +177,25 @@ async def play(
     )
     diagnose(state, episode, result)
     return result
+
+
+def _brief(node: str, update: Any) -> str:
+    """One line of live progress for a node's update."""
+    if not isinstance(update, dict):
+        return node
+    if node == "plan" and update.get("plan"):
+        return f"plan: {[s['description'][:40] for s in update['plan']]}"
+    if node == "simulate" and update.get("simulations"):
+        record = update["simulations"][-1]
+        chosen = record["candidates"][record["chosen_id"]]
+        scores = [round(s["score"], 2) for s in record["scores"]]
+        return f"simulate: {chosen['tool']}({chosen['args']}) scores {scores} {record['outcome']}"
+    if node == "execute" and update.get("observations"):
+        return f"execute: {update['observations'][-1]['content'][:80]!r}"
+    if node == "reflect" and update.get("reflections"):
+        ref = update["reflections"][-1]
+        return f"reflect: {ref['decision']} success={ref['success']}"
+    return f"{node}: {update.get('status', '')}"
 
 
 def _mean(values: list[float]) -> float:

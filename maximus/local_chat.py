@@ -15,6 +15,7 @@ with a ``base_url``. Two things differ for a small model behind llama-cpp-python
 
 from __future__ import annotations
 
+import copy
 from typing import Any, ClassVar
 
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
@@ -22,16 +23,34 @@ from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel
 
+MAX_STRING = 600
+"""Longest string the grammar lets the model write in one field (a small model can ramble)."""
+
 
 def response_format(schema: dict[str, Any] | type) -> dict[str, Any]:
-    """llama.cpp's ``response_format`` for ``schema`` (a Pydantic class or a JSON schema)."""
+    """llama.cpp's ``response_format`` for ``schema`` (a Pydantic class or a JSON schema).
+
+    Strings with no length limit get ``maxLength`` :data:`MAX_STRING`, so a reply always ends.
+    """
     if isinstance(schema, type) and issubclass(schema, BaseModel):
         json_schema = schema.model_json_schema()
     elif isinstance(schema, dict):
-        json_schema = schema
+        json_schema = copy.deepcopy(schema)
     else:
         raise TypeError(f"a Pydantic class or a JSON-schema dict is needed, not {schema!r}")
+    _bound_strings(json_schema)
     return {"type": "json_object", "schema": json_schema}
+
+
+def _bound_strings(node: Any) -> None:
+    if isinstance(node, dict):
+        if node.get("type") == "string" and "maxLength" not in node and "enum" not in node:
+            node["maxLength"] = MAX_STRING
+        for value in node.values():
+            _bound_strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            _bound_strings(value)
 
 
 class ChatLlamaCpp(ChatOpenAI):
@@ -85,4 +104,4 @@ class ChatLlamaCpp(ChatOpenAI):
         return RunnableMap(raw=binding) | parse
 
 
-__all__ = ["ChatLlamaCpp", "response_format"]
+__all__ = ["MAX_STRING", "ChatLlamaCpp", "response_format"]

@@ -38,7 +38,13 @@ from maximus.nodes._common import (
     is_last_attempt,
     tokens_of,
 )
-from maximus.nodes.schemas import Candidates, Predictions, ProposedAction, Scores
+from maximus.nodes.schemas import (
+    Candidates,
+    Predictions,
+    ProposedAction,
+    Scores,
+    tool_constrained,
+)
 from maximus.thinking import TaskSignals, choose_mode, with_thinking
 
 POLICY = """You are the policy of an agent. Propose {n} distinct candidate actions for the \
@@ -124,10 +130,13 @@ def make_simulate_node(deps: AgentDeps) -> Any:
             plan_steps=len(state["plan"]),
             replans=state["counters"]["replans"],
         )
+        schema = Candidates
+        if getattr(deps.models.get("policy"), "structured_actions", False):
+            schema = _constrained(n)[1]
         proposed, tokens = await ask(
             deps,
             "policy",
-            Candidates,
+            schema,
             [SystemMessage(POLICY.format(n=n, tools=deps.tools.catalog())), HumanMessage(context)],
             options,
             signals,
@@ -240,6 +249,14 @@ def make_simulate_node(deps: AgentDeps) -> Any:
             "counters": counters,
         } | act(state, step, action)
 
+    def _constrained(n: int | None) -> tuple[type[ProposedAction], type[Candidates]]:
+        """Action schemas allowing only the registry's tools, built once per registry version."""
+        key = ("tool-schemas", str(n), deps.tools.version)
+        schemas = deps.chains.get(key)
+        if schemas is None:
+            schemas = deps.chains[key] = tool_constrained(deps.tools.tools(), n)
+        return schemas
+
     async def _tool_call_action(
         state: AgentState, step: PlanStep, options: Options
     ) -> tuple[Candidate, int]:
@@ -279,7 +296,7 @@ def make_simulate_node(deps: AgentDeps) -> Any:
         proposed, tokens = await ask(
             deps,
             "executor",
-            ProposedAction,
+            _constrained(None)[0],
             [
                 SystemMessage(EXECUTOR_STRUCTURED.format(tools=deps.tools.catalog())),
                 HumanMessage(context_block(state, step)),

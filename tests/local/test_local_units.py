@@ -12,7 +12,7 @@ from langchain_core.messages import HumanMessage
 
 from maximus import ConfigError, ModelResolver, Settings
 from maximus.errors import ModelIntegrityError
-from maximus.local_chat import ChatLlamaCpp
+from maximus.local_chat import MAX_STRING, ChatLlamaCpp
 from maximus.local_model import assemble, missing_packages, verify
 from maximus.models import LOCAL_SPEC, main_model_spec
 from maximus.nodes.schemas import Plan
@@ -83,9 +83,15 @@ def test_structured_calls_send_the_schema_as_a_grammar_and_the_token_limit() -> 
     chain = model.with_structured_output(Plan)
     binding, parser = chain.steps  # type: ignore[attr-defined]
     payload = model._get_request_payload([HumanMessage("hi")], **binding.kwargs)
-    assert payload["extra_body"]["response_format"] == {
-        "type": "json_object",
-        "schema": Plan.model_json_schema(),
+    sent = payload["extra_body"]["response_format"]
+    assert sent["type"] == "json_object"
+    assert set(sent["schema"]["properties"]) == set(Plan.model_json_schema()["properties"])
+    step = sent["schema"]["$defs"]["PlannedStep"]["properties"]
+    assert step["description"] == {
+        "description": "What to do in this step.",
+        "title": "Description",
+        "type": "string",
+        "maxLength": MAX_STRING,  # every reply ends
     }
     assert payload["max_tokens"] == 64 and "max_completion_tokens" not in payload
     assert "response_format" not in payload  # keeps ChatOpenAI off OpenAI's .parse path
