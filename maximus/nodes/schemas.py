@@ -17,7 +17,10 @@ class PlannedStep(BaseModel):
     """One step of a plan."""
 
     description: str = Field(description="What to do in this step.")
-    expected: str = Field(description="The observable result that shows the step succeeded.")
+    expected: str = Field(
+        description="The observable result that shows the step succeeded. Describe it; do not "
+        "work out values a tool will compute."
+    )
     tool: str | None = Field(default=None, description="The tool to use, if any.")
 
 
