@@ -78,6 +78,9 @@ class Episode:
     """Per contested step (gold and non-gold candidates both offered): critic chose gold."""
     gold_offered: list[bool] = field(default_factory=list)
     """Per simulated step: whether any candidate was on the gold path."""
+    rejected_good_steps: int = 0
+    """Steps the reflector judged failed although the action was valid and on the gold path."""
+    replans: int = 0
 
 
 def resolve_model(spec: str) -> tuple[BaseChatModel, Settings, str]:
@@ -112,6 +115,13 @@ def diagnose(state: dict[str, Any], episode: TextWorldEpisode, result: Episode) 
         and s["simulated"]
     ]
     gold = set(episode.gold)
+    # One reflection follows each observation (a tool's, or a direct answer's), in order.
+    judged = zip(state.get("observations", []), state.get("reflections", []), strict=False)
+    acted = [reflection for observation, reflection in judged if observation["tool"] == "act"]
+    for reflection, step in zip(acted, episode.steps, strict=False):
+        if not reflection["success"] and step.valid and step.action in gold:
+            result.rejected_good_steps += 1
+    result.replans = int((state.get("counters") or {}).get("replans", 0))
     for record, step in zip(executed, episode.steps, strict=False):
         predicted = {p["candidate_id"]: p["next_state"] for p in record["predictions"]}
         if record["chosen_id"] in predicted:
@@ -226,6 +236,8 @@ def summarize(episodes: list[Episode]) -> dict[str, Any]:
         "gold_offered_rate": _mean([float(x) for e in episodes for x in e.gold_offered]),
         "critic_gold_choice_rate": _mean([float(x) for e in episodes for x in e.critic_choices]),
         "critic_contested_steps": sum(len(e.critic_choices) for e in episodes),
+        "reflector_rejected_good_steps": sum(e.rejected_good_steps for e in episodes),
+        "replans_per_episode": _mean([float(e.replans) for e in episodes]),
     }
 
 
