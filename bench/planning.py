@@ -311,6 +311,7 @@ async def main(argv: list[str] | None = None) -> dict[str, Any]:
                     print(f"  episode {json.dumps(asdict(result))}", flush=True)
     finally:
         env.close()
+        env.close = lambda: None  # its __del__ would close the Java pipe again (BrokenPipeError)
 
     if skipped:
         print(f"time budget ({args.budget_minutes:.0f} min) spent: {skipped} pairs not played")
@@ -321,6 +322,7 @@ async def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"load: {os.getloadavg()}, total {time.perf_counter() - started:.0f}s", flush=True)
     with_rate = figures["with"]["success_rate"]
     without_rate = figures["without"]["success_rate"]
+    # Undefined (null) when the ablation never succeeds: no relative gain can be computed.
     gain = (with_rate - without_rate) / without_rate if without_rate else None
     headline = {
         "model": name,
