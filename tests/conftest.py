@@ -18,6 +18,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
         if name.startswith("MAXIMUS_") or name in ("GOOGLE_API_KEY", "OPENAI_API_KEY"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("MAXIMUS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("MAXIMUS_LOCAL__AUTO", "false")  # the local model only where asked for
     monkeypatch.chdir(tmp_path)  # no stray .env is read
     get_settings.cache_clear()
     yield tmp_path

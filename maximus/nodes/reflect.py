@@ -22,8 +22,10 @@ from maximus.thinking import TaskSignals
 
 SYSTEM = """You are the reflector of an agent. Judge whether the last action's observation \
 meets the current step's expected result. Decide: `continue` to the next step, `replan` if the \
-plan no longer works, or `finish` if the goal is achieved (then give the final answer). Note \
-any lesson worth remembering for similar tasks."""
+plan no longer works, or `finish` if the goal is achieved (then give the final answer). Tool \
+results are facts: where they differ from a value the plan guessed, trust the tool, and build \
+the final answer from the values the tools returned. Note any lesson worth remembering for \
+similar tasks."""
 
 
 def make_reflect_node(deps: AgentDeps) -> Any:

@@ -38,7 +38,13 @@ from maximus.nodes._common import (
     is_last_attempt,
     tokens_of,
 )
-from maximus.nodes.schemas import Candidates, Predictions, Scores
+from maximus.nodes.schemas import (
+    Candidates,
+    Predictions,
+    ProposedAction,
+    Scores,
+    tool_constrained,
+)
 from maximus.thinking import TaskSignals, choose_mode, with_thinking
 
 POLICY = """You are the policy of an agent. Propose {n} distinct candidate actions for the \
@@ -51,6 +57,9 @@ CRITIC = """You are a critic. For each candidate, given its predicted outcome, e
 probability in [0, 1] that it achieves the step's expected result without harm."""
 EXECUTOR = """You are the executor of an agent. Carry out the current step: call one tool, or \
 answer the step directly if no tool is needed."""
+EXECUTOR_STRUCTURED = """You are the executor of an agent. Carry out the current step: choose \
+one tool and its arguments, or use tool=null and put the step's answer in the rationale. Tools:
+{tools}"""
 
 
 def context_block(state: AgentState, step: PlanStep) -> str:
@@ -121,10 +130,13 @@ def make_simulate_node(deps: AgentDeps) -> Any:
             plan_steps=len(state["plan"]),
             replans=state["counters"]["replans"],
         )
+        schema = Candidates
+        if getattr(deps.models.get("policy"), "structured_actions", False):
+            schema = _constrained(n)[1]
         proposed, tokens = await ask(
             deps,
             "policy",
-            Candidates,
+            schema,
             [SystemMessage(POLICY.format(n=n, tools=deps.tools.catalog())), HumanMessage(context)],
             options,
             signals,
@@ -216,34 +228,11 @@ def make_simulate_node(deps: AgentDeps) -> Any:
         return update | act(state, step, chosen)
 
     async def _direct(state: AgentState, step: PlanStep, options: Options) -> dict[str, Any]:
-        mode = choose_mode(options.mode, TaskSignals(role="executor", goal=state.get("goal", "")))
-        # Binding converts every tool's schema; do it once per mode and registry version.
-        key = ("executor", mode, deps.tools.version)
-        runnable = deps.chains.get(key)
-        if runnable is None:
-            model = with_thinking(deps.models.get("executor"), mode)
-            runnable = deps.chains[key] = model.bind_tools(deps.tools.tools())
-        reply = await runnable.ainvoke(
-            [SystemMessage(EXECUTOR), HumanMessage(context_block(state, step))]
-        )
-        counters = counted(state, calls=1, tokens=tokens_of(reply))
-        if reply.tool_calls:
-            call = reply.tool_calls[0]
-            action: Candidate = {
-                "id": 0,
-                "tool": call["name"],
-                "args": call["args"],
-                "rationale": reply.text,
-                "side_effecting": deps.tools.is_side_effecting(call["name"]),
-            }
+        if getattr(deps.models.get("executor"), "structured_actions", False):
+            action, tokens = await _structured_action(state, step, options)
         else:
-            action = {
-                "id": 0,
-                "tool": None,
-                "args": {},
-                "rationale": reply.text,
-                "side_effecting": False,
-            }
+            action, tokens = await _tool_call_action(state, step, options)
+        counters = counted(state, calls=1, tokens=tokens)
         record: Simulation = {
             "run": state.get("run", 0),
             "step_id": step["id"],
@@ -259,6 +248,72 @@ def make_simulate_node(deps: AgentDeps) -> Any:
             "simulations": [record],
             "counters": counters,
         } | act(state, step, action)
+
+    def _constrained(n: int | None) -> tuple[type[ProposedAction], type[Candidates]]:
+        """Action schemas allowing only the registry's tools, built once per registry version."""
+        key = ("tool-schemas", str(n), deps.tools.version)
+        schemas = deps.chains.get(key)
+        if schemas is None:
+            schemas = deps.chains[key] = tool_constrained(deps.tools.tools(), n)
+        return schemas
+
+    async def _tool_call_action(
+        state: AgentState, step: PlanStep, options: Options
+    ) -> tuple[Candidate, int]:
+        """The executor's native tool call (ReAct-style)."""
+        mode = choose_mode(options.mode, TaskSignals(role="executor", goal=state.get("goal", "")))
+        # Binding converts every tool's schema; do it once per mode and registry version.
+        key = ("executor", mode, deps.tools.version)
+        runnable = deps.chains.get(key)
+        if runnable is None:
+            model = with_thinking(deps.models.get("executor"), mode)
+            runnable = deps.chains[key] = model.bind_tools(deps.tools.tools())
+        reply = await runnable.ainvoke(
+            [SystemMessage(EXECUTOR), HumanMessage(context_block(state, step))]
+        )
+        if reply.tool_calls:
+            call = reply.tool_calls[0]
+            return {
+                "id": 0,
+                "tool": call["name"],
+                "args": call["args"],
+                "rationale": reply.text,
+                "side_effecting": deps.tools.is_side_effecting(call["name"]),
+            }, tokens_of(reply)
+        return {
+            "id": 0,
+            "tool": None,
+            "args": {},
+            "rationale": reply.text,
+            "side_effecting": False,
+        }, tokens_of(reply)
+
+    async def _structured_action(
+        state: AgentState, step: PlanStep, options: Options
+    ) -> tuple[Candidate, int]:
+        """One structured action, turned into the tool call (for models without reliable
+        native tool calling, such as the local one: see ``ChatLlamaCpp.structured_actions``)."""
+        proposed, tokens = await ask(
+            deps,
+            "executor",
+            _constrained(None)[0],
+            [
+                SystemMessage(EXECUTOR_STRUCTURED.format(tools=deps.tools.catalog())),
+                HumanMessage(context_block(state, step)),
+            ],
+            options,
+            TaskSignals(role="executor", goal=state.get("goal", "")),
+        )
+        if proposed.tool is not None and proposed.tool not in deps.tools:
+            raise ModelOutputError(f"the executor chose an unknown tool {proposed.tool!r}")
+        return {
+            "id": 0,
+            "tool": proposed.tool,
+            "args": proposed.args,
+            "rationale": proposed.rationale,
+            "side_effecting": proposed.tool is not None
+            and deps.tools.is_side_effecting(proposed.tool),
+        }, tokens
 
     return simulate
 
