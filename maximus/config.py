@@ -247,6 +247,8 @@ class ServerSettings(BaseModel):
         if value is not None and value.get_secret_value().strip().lower() in _PLACEHOLDER_SECRETS:
             raise ValueError("looks like a placeholder; set a real secret")
         return value
+
+
 class LocalModelSettings(BaseModel):
     """The embedded local model (``MAXIMUS_LOCAL__*``; needs the ``maximus[local]`` extra).
 
