@@ -178,9 +178,11 @@ class VectorBackend(ABC):
         k: int,
         *,
         text: str | None = None,
+        similarity: bool = True,
     ) -> list[Hit]:
         """The ``k`` best points by vector similarity (fused with BM25 over ``text`` when the
-        engine supports it and ``text`` is given)."""
+        engine supports it and ``text`` is given). With ``similarity`` false, fused hits may
+        leave :attr:`Hit.similarity` unset (it costs fetching the vectors)."""
 
     @abstractmethod
     def get(self, kind: MemoryType, ids: Sequence[str]) -> list[dict[str, Any]]:

@@ -174,6 +174,7 @@ class ChromaBackend(VectorBackend):
         k: int,
         *,
         text: str | None = None,
+        similarity: bool = True,
     ) -> list[Hit]:
         hybrid = bool(text and text.strip())
         depth = max(4 * k, 20) if hybrid else k

@@ -54,8 +54,9 @@ class DualWriteBackend(VectorBackend):
         k: int,
         *,
         text: str | None = None,
+        similarity: bool = True,
     ) -> list[Hit]:
-        return self.primary.query(kind, vector, flt, k, text=text)
+        return self.primary.query(kind, vector, flt, k, text=text, similarity=similarity)
 
     def get(self, kind: MemoryType, ids: Sequence[str]) -> list[dict[str, Any]]:  # noqa: D102
         return self.primary.get(kind, ids)

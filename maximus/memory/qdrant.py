@@ -207,6 +207,7 @@ class QdrantBackend(VectorBackend):
         k: int,
         *,
         text: str | None = None,
+        similarity: bool = True,
     ) -> list[Hit]:
         from qdrant_client import models as m
 
@@ -229,14 +230,14 @@ class QdrantBackend(VectorBackend):
                 query=m.FusionQuery(fusion=m.Fusion.RRF),
                 limit=k,
                 with_payload=True,
-                with_vectors=[DENSE],
+                with_vectors=[DENSE] if similarity else False,
             )
             return [
                 Hit(
                     str(p.payload["id"]),
                     float(p.score),
                     dict(p.payload),
-                    cosine(vector, _dense(p.vector)),
+                    cosine(vector, _dense(p.vector)) if similarity else None,
                 )
                 for p in result.points
             ]

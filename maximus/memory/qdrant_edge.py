@@ -229,6 +229,7 @@ class QdrantEdgeBackend(VectorBackend):
         k: int,
         *,
         text: str | None = None,
+        similarity: bool = True,
     ) -> list[Hit]:
         from qdrant_edge import Fusion, Prefetch, Query, QueryRequest, SearchParams, TextQuery
 
@@ -247,7 +248,7 @@ class QdrantEdgeBackend(VectorBackend):
                 # Dense ranks count double: BM25 alone ranks many near-ties on short texts.
                 query=Fusion.Rrf(k=60, weights=[2.0, 1.0]),  # type: ignore[arg-type]
                 with_payload=True,
-                with_vector=[VECTOR],
+                with_vector=[VECTOR] if similarity else False,
             )
             fused = shard.query(request)
             return [
@@ -255,7 +256,7 @@ class QdrantEdgeBackend(VectorBackend):
                     str(p.payload["id"]),
                     float(p.score),
                     dict(p.payload),
-                    cosine(vector, _dense(p.vector)),
+                    cosine(vector, _dense(p.vector)) if similarity else None,
                 )
                 for p in fused
             ]

@@ -296,7 +296,9 @@ class MemoryStore:
         # are not comparable, so hits are merged by their cosine similarity to the query.
         across = len(kinds) > 1
         for kind in kinds:
-            hits = self.backend.query(kind, vector, flt, k, text=query if use_hybrid else None)
+            hits = self.backend.query(
+                kind, vector, flt, k, text=query if use_hybrid else None, similarity=across
+            )
             for hit in hits:
                 base = hit.similarity if across and hit.similarity is not None else hit.score
                 results.append(

@@ -134,6 +134,8 @@ def test_cli_lessons_go_through_the_redis_queue_into_the_lesson_log(
         **redis_env(plain_redis_url),
         "MAXIMUS_LESSON_QUEUE__PREFIX": queue_prefix,
         "MAXIMUS_LESSON_QUEUE__BATCH_TIMEOUT": "0.05",
+        # With long-term memory on, lessons are written into it; this test is about the log.
+        "MAXIMUS_MEMORY__ENABLED": "false",
     }
     proc = maximus("run", "What is 17*23?", "--json", env=env)
     assert proc.returncode == 0, proc.stderr
@@ -157,6 +159,9 @@ def test_cli_llm_cache_answers_a_repeated_run_without_the_model(
         **redis_env(plain_redis_url),
         "MAXIMUS_CACHE__LLM": "true",
         "MAXIMUS_CACHE__PREFIX": key_prefix(),
+        # Memory would put the first run's lessons into the second run's planner prompt, and
+        # a different prompt is rightly a cache miss; this test is about identical prompts.
+        "MAXIMUS_MEMORY__ENABLED": "false",
     }
     first = maximus("run", "What is 17*23?", "--json", env=env)
     calls = len(gemini.requests)
