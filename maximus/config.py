@@ -194,6 +194,13 @@ class MemorySettings(BaseModel):
     dual_write_path: Path | None = None
     dual_write_url: str | None = None
 
+    @field_validator("vault_key", "url", "gemini_api_key", "api_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # ``MAXIMUS_MEMORY__VAULT_KEY=`` (an empty env var, as a template Secret leaves it)
+        # means "not set", not "a key that is the empty string".
+        return None if value == "" else value
+
 
 class ServerSettings(BaseModel):
     """The HTTP server (``MAXIMUS_SERVER__*``): ``maximus serve`` and ``create_app``."""

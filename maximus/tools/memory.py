@@ -19,7 +19,7 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from langchain_core.callbacks import (
     AsyncCallbackManagerForRetrieverRun,
@@ -58,6 +58,21 @@ def render(record: MemoryRecord) -> str:
     return f"[{kind} {record.id} @ {stamp}] {record.embed_text()}"
 
 
+@overload
+def run_user(default: str) -> str: ...
+@overload
+def run_user(default: None) -> str | None: ...
+def run_user(default: str | None) -> str | None:
+    """Whose memory a call inside a run reads and writes: the run's owner when the run names
+    one (``configurable.user_id``, which the HTTP server sets from the caller's credentials),
+    else ``default``. One compiled agent thus serves many users without sharing memory."""
+    from langchain_core.runnables.config import var_child_runnable_config
+
+    config = var_child_runnable_config.get() or {}
+    owner = (config.get("configurable") or {}).get("user_id")
+    return str(owner) if owner else default
+
+
 def to_document(result: SearchResult) -> Document:
     """A LangChain document for a search result (metadata: the record's fields, redacted)."""
     record = result.record
@@ -91,7 +106,7 @@ class MemoryRetriever(BaseRetriever):
         return {
             "types": [self.memory_type] if self.memory_type else None,
             "k": k or self.k,
-            "user_id": self.user_id,
+            "user_id": run_user(self.user_id),
             "agent_id": self.agent_id,
             "hybrid": self.hybrid,
         }
@@ -225,7 +240,7 @@ def memory_tools(
             data = record_from_text(
                 content,
                 kind,
-                user_id=user,
+                user_id=run_user(user),
                 agent_id=agent,
                 namespace=namespace,
                 tags=tags or (),
@@ -255,7 +270,7 @@ def memory_tools(
                 block,
                 content,
                 append=mode == "append",
-                user_id=user,
+                user_id=run_user(user),
                 agent_id=agent,
             )
         except MaximusError as exc:
@@ -266,7 +281,7 @@ def memory_tools(
     async def forget(memory_type: str, memory_id: str) -> str:
         """Delete a memory by its type and id (as shown in search results)."""
         try:
-            await store.adelete(memory_type, memory_id, user_id=user)
+            await store.adelete(memory_type, memory_id, user_id=run_user(user))
         except MaximusError as exc:
             raise ToolException(str(exc)) from exc
         return f"forgot {memory_type} memory {memory_id}"
@@ -277,7 +292,7 @@ def memory_tools(
         """Return the secret of a vault entry (if its sensitivity allows). Use only when the
         task needs the secret itself."""
         try:
-            return await asyncio.to_thread(store.reveal, memory_id, user_id=user)
+            return await asyncio.to_thread(store.reveal, memory_id, user_id=run_user(user))
         except MaximusError as exc:
             raise ToolException(str(exc)) from exc
 
@@ -307,10 +322,11 @@ def make_recall(
     types = [t for t in MEMORY_TYPES if t != "core"]
 
     async def recall(goal: str) -> str | None:
+        user = run_user(user_id)
         try:
-            blocks = await asyncio.to_thread(store.core_blocks, user_id=user_id, agent_id=agent_id)
+            blocks = await asyncio.to_thread(store.core_blocks, user_id=user, agent_id=agent_id)
             hits = (
-                await store.asearch(goal, types=types, k=top, user_id=user_id, agent_id=agent_id)
+                await store.asearch(goal, types=types, k=top, user_id=user, agent_id=agent_id)
                 if top
                 else []
             )

@@ -180,3 +180,36 @@ async def test_active_retrieval_survives_an_unreachable_store(tmp_path: Path) ->
     down = QdrantBackend(384, url="http://127.0.0.1:9")
     recall = make_recall(MemoryStore(down, embeddings(), MemorySettings()))
     assert await recall("anything") is None
+
+
+async def test_tools_use_the_runs_owner_when_the_run_names_one(memory: MemoryStore) -> None:
+    # One compiled agent serves many users over HTTP: the server puts the caller in
+    # ``configurable.user_id``, and the tools read and write that user's memory only.
+    tools = _tools(memory)
+    alice = {"configurable": {"user_id": "alice"}}
+    bob = {"configurable": {"user_id": "bob"}}
+    await tools["remember"].ainvoke({"content": "Alice's locker code is blue"}, config=alice)
+    query = {"query": "locker code"}
+    found = await tools["search_semantic_memory"].ainvoke(query, config=alice)
+    assert "locker code is blue" in found
+    hidden = await tools["search_semantic_memory"].ainvoke(query, config=bob)
+    assert "locker code is blue" not in hidden
+    unscoped = await tools["search_semantic_memory"].ainvoke(query)  # the store's default user
+    assert "locker code is blue" not in unscoped
+    assert memory.list("semantic", user_id="alice").records
+    assert not memory.list("semantic", user_id="bob").records
+    recall = make_recall(memory)
+    context = await _in_run(recall, "what is the locker code?", alice)
+    assert context is not None and "locker code is blue" in context
+    assert await _in_run(recall, "what is the locker code?", bob) is None
+
+
+async def _in_run(recall: Any, goal: str, config: Any) -> str | None:
+    # As the plan node calls it: inside a runnable whose config names the owner.
+    from langchain_core.runnables import RunnableLambda
+
+    async def call(_: Any) -> str | None:
+        result: str | None = await recall(goal)
+        return result
+
+    return await RunnableLambda(call).ainvoke(None, config=config)
