@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from typer.core import TyperGroup
@@ -124,7 +125,7 @@ def _main(payload: Any, thread: str | None, mode: Any, simulate: bool | None, as
         err.print("[yellow]interrupted; the session is saved at its last checkpoint[/]")
         return ExitCode.INTERRUPTED
     except ConfigError as exc:
-        err.print(f"[bold red]ConfigError:[/] {exc.message}")
+        err.print(f"[bold red]ConfigError:[/] {escape(exc.message)}")
         return ExitCode.CONFIG
     except InvalidInputError as exc:
         err.print(f"[bold red]InvalidInputError:[/] {exc.message}")
@@ -193,7 +194,16 @@ def _open_memory(settings: Any) -> tuple[Any, Any]:
     from maximus.memory.store import MemoryStore
     from maximus.tools.memory import memory_lesson_writer
 
-    store = MemoryStore.from_settings(settings)
+    try:
+        store = MemoryStore.from_settings(settings)
+    except ConfigError as exc:
+        # Memory is an aid: without its packages (e.g. only ``maximus[local]`` installed) the
+        # run goes on without it, and says how to turn it on or silence this.
+        err.print(
+            f"[yellow]long-term memory off: {escape(exc.message)} "
+            "(or set MAXIMUS_MEMORY__ENABLED=false)[/]"
+        )
+        return None, None
     atexit.register(store.close)
     return store, memory_lesson_writer(store)
 
@@ -347,7 +357,7 @@ def main() -> None:
     try:
         app()
     except ConfigError as exc:  # bad settings read outside a run
-        err.print(f"[bold red]ConfigError:[/] {exc.message}")
+        err.print(f"[bold red]ConfigError:[/] {escape(exc.message)}")
         raise SystemExit(ExitCode.CONFIG) from None
 
 
