@@ -23,7 +23,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,24 +31,11 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from redis_servers import free_port, state_dir  # noqa: E402  (one records dir, one port picker)
+
 ROOT = Path(__file__).resolve().parent.parent
 READY_TIMEOUT_S = 60.0
-FORBIDDEN_PORTS = {2024}
-
-
-def state_dir() -> Path:
-    path = Path(os.environ.get("MAXIMUS_SERVERS_DIR", ROOT / ".run" / "servers"))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def free_port() -> int:
-    while True:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-        if port not in FORBIDDEN_PORTS:
-            return port
 
 
 def _ready(url: str) -> bool:

@@ -75,12 +75,18 @@ def state_dir() -> Path:
     return path
 
 
+FORBIDDEN_PORTS = frozenset({2024})
+"""Ports never handed out: this machine's own agent listens on 2024."""
+
+
 def free_port(below: int = 65536) -> int:
     """A free loopback port; cluster nodes need one below 55536 (bus port = port + 10000)."""
     while True:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             sock.bind(("127.0.0.1", 0))
             port = int(sock.getsockname()[1])
+        if port in FORBIDDEN_PORTS:
+            continue
         if port < below and (below == 65536 or _port_free(port + 10000)):
             return port
 
@@ -289,6 +295,12 @@ def stop(name: str) -> None:
     (state_dir() / f"{name}.json").unlink(missing_ok=True)
 
 
+def _ours() -> list[str]:
+    """Names of the recorded Redis servers (http_servers.py keeps its records here too)."""
+    records = {p.stem: json.loads(p.read_text()) for p in state_dir().glob("*.json")}
+    return [name for name, record in records.items() if record.get("kind") in KINDS]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -318,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "kill":
         kill(args.name)
     else:
-        names = [p.stem for p in state_dir().glob("*.json")] if args.all else [args.name]
+        names = _ours() if args.all else [args.name]
         if not names or names == [None]:
             parser.error("stop needs a NAME or --all")
         for name in names:

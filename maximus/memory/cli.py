@@ -214,6 +214,31 @@ def _backend(name: str, path: Path | None, url: str | None) -> Any:
     return open_backend(name, path, url, settings=settings, dim=dim)
 
 
+def _target_name(to: str, to_url: str | None) -> str:
+    # ``--to qdrant`` without a URL means the embedded engine.
+    return "qdrant-edge" if to == "qdrant" and not to_url else to
+
+
+def _backends(
+    from_: str,
+    from_path: Path | None,
+    from_url: str | None,
+    to: str,
+    to_path: Path | None,
+    to_url: str | None,
+) -> tuple[Any, Any]:
+    """Open the source and target backends of a migrate or verify (exit 2/3 on bad input)."""
+    try:
+        source = _backend(from_, from_path, from_url)
+    except MaximusError as exc:
+        raise _fail(exc) from None
+    try:
+        return source, _backend(to, to_path, to_url)
+    except MaximusError as exc:
+        source.close()
+        raise _fail(exc) from None
+
+
 @memory_app.command("migrate")
 def migrate_cmd(
     from_: Annotated[str, typer.Option("--from", help="Source backend.")],
@@ -229,12 +254,8 @@ def migrate_cmd(
     from maximus.config import get_settings
     from maximus.memory.migration import migrate, verify
 
-    to = "qdrant-edge" if to == "qdrant" and not to_url else to
-    try:
-        source = _backend(from_, from_path, from_url)
-        target = _backend(to, to_path, to_url)
-    except MaximusError as exc:
-        raise _fail(exc) from None
+    to = _target_name(to, to_url)
+    source, target = _backends(from_, from_path, from_url, to, to_path, to_url)
     state = state_file or get_settings().data_dir / "memory" / f"migrate-{from_}-{to}.json"
     try:
         total = sum(source.count(kind) for kind in source.kinds())
@@ -272,12 +293,9 @@ def verify_cmd(
     """Compare two backends (counts, ids, checksums); exit 1 on any difference."""
     from maximus.memory.migration import verify
 
-    to = "qdrant-edge" if to == "qdrant" and not to_url else to
-    try:
-        source = _backend(from_, from_path, from_url)
-        target = _backend(to, to_path, to_url)
-    except MaximusError as exc:
-        raise _fail(exc) from None
+    source, target = _backends(
+        from_, from_path, from_url, _target_name(to, to_url), to_path, to_url
+    )
     try:
         report = verify(source, target)
     finally:

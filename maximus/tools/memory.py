@@ -66,10 +66,9 @@ def run_user(default: str | None) -> str | None:
     """Whose memory a call inside a run reads and writes: the run's owner when the run names
     one (``configurable.user_id``, which the HTTP server sets from the caller's credentials),
     else ``default``. One compiled agent thus serves many users without sharing memory."""
-    from langchain_core.runnables.config import var_child_runnable_config
+    from langchain_core.runnables import ensure_config
 
-    config = var_child_runnable_config.get() or {}
-    owner = (config.get("configurable") or {}).get("user_id")
+    owner = ensure_config().get("configurable", {}).get("user_id")
     return str(owner) if owner else default
 
 
