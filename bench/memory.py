@@ -33,11 +33,11 @@ import numpy as np
 
 from bench._memory_corpus import BenchQuery, build, embed_cached
 from maximus.config import MemorySettings, get_settings
-from maximus.memory.base import MemoryFilter, StoredPoint, VectorBackend
-from maximus.memory.embeddings import OnnxMiniLMEmbeddings
-from maximus.memory.records import VaultEntry, parse_record, to_payload
-from maximus.memory.store import MemoryStore
-from maximus.memory.vault import VaultCipher, generate_key
+from maximus.memory.longterm.base import MemoryFilter, StoredPoint, VectorBackend
+from maximus.memory.longterm.embeddings import OnnxMiniLMEmbeddings
+from maximus.memory.longterm.records import VaultEntry, parse_record, to_payload
+from maximus.memory.longterm.store import MemoryStore
+from maximus.memory.longterm.vault import VaultCipher, generate_key
 
 K = 5
 
@@ -70,9 +70,9 @@ def _load(backend: VectorBackend, records: list[dict[str, Any]], vectors: np.nda
 
 
 def _backends(root: Path, n: int) -> dict[str, Callable[[], VectorBackend]]:
-    from maximus.memory.chroma import ChromaBackend
-    from maximus.memory.qdrant import QdrantBackend
-    from maximus.memory.qdrant_edge import QdrantEdgeBackend
+    from maximus.memory.longterm.backends.chroma import ChromaBackend
+    from maximus.memory.longterm.backends.qdrant import QdrantBackend
+    from maximus.memory.longterm.backends.qdrant_edge import QdrantEdgeBackend
 
     made: dict[str, Callable[[], VectorBackend]] = {
         "qdrant_edge": lambda: QdrantEdgeBackend(root / "edge", 384),
@@ -138,7 +138,7 @@ def _embedding_sources(texts: list[str], rounds: int) -> dict[str, Any]:
     try:
         import torch
 
-        from maximus.memory.embeddings import SentenceTransformerMiniLMEmbeddings
+        from maximus.memory.longterm.embeddings import SentenceTransformerMiniLMEmbeddings
 
         torch.set_num_threads(1)
         st: Any = SentenceTransformerMiniLMEmbeddings(query_cache=0)

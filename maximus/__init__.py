@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from maximus._version import __version__
 
 _EXPORTS: dict[str, str] = {
     "AgentSettings": "maximus.config",
@@ -66,9 +66,9 @@ _EXPORTS: dict[str, str] = {
     "SubGraph": "maximus.plugins",
     "get_plugin_manager": "maximus.plugins",
     "create_app": "maximus.server.app",
-    "TaskSignals": "maximus.thinking",
-    "choose_mode": "maximus.thinking",
-    "thinking_params": "maximus.thinking",
+    "TaskSignals": "maximus.models.thinking",
+    "choose_mode": "maximus.models.thinking",
+    "thinking_params": "maximus.models.thinking",
     "ToolRegistry": "maximus.tools",
     "side_effecting": "maximus.tools",
 }
@@ -123,9 +123,9 @@ if TYPE_CHECKING:
         open_sync_checkpointer,
     )
     from maximus.models import ModelResolver
+    from maximus.models.thinking import TaskSignals, choose_mode, thinking_params
     from maximus.plugins import BasePlugin, PluginManager, PluginType, SubGraph, get_plugin_manager
     from maximus.server.app import create_app
-    from maximus.thinking import TaskSignals, choose_mode, thinking_params
     from maximus.tools import ToolRegistry, side_effecting
 
 

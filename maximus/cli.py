@@ -18,7 +18,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from maximus.config import ThinkingMode, get_settings
-from maximus.errors import ConfigError, InvalidInputError, MaximusError
+from maximus.errors import ConfigError, InvalidInputError, MaximusError, ModelServerError
 
 if TYPE_CHECKING:
     from langchain_core.runnables import RunnableConfig
@@ -33,6 +33,8 @@ class ExitCode(IntEnum):
     CONFIG = 3
     EXHAUSTED = 4
     AWAITING_APPROVAL = 5
+    MODEL_UNAVAILABLE = 6
+    """The model server crashed or does not answer (the message names the fix)."""
     INTERRUPTED = 130
 
 
@@ -42,7 +44,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "memory": ("maximus.memory.cli", "memory_app"),
     "plugins": ("maximus.plugins.cli", "plugins_app"),
     "serve": ("maximus.server.cli", "serve_app"),
-    "model": ("maximus.local_cli", "model_app"),
+    "model": ("maximus.models.local.cli", "model_app"),
 }
 """Command groups, each a Typer app in its own module, imported only when it is invoked, so
 ``maximus serve`` starts without loading the agent, the plugins or the memory engines."""
@@ -128,10 +130,13 @@ def _main(payload: Any, thread: str | None, mode: Any, simulate: bool | None, as
         err.print(f"[bold red]ConfigError:[/] {escape(exc.message)}")
         return ExitCode.CONFIG
     except InvalidInputError as exc:
-        err.print(f"[bold red]InvalidInputError:[/] {exc.message}")
+        err.print(f"[bold red]InvalidInputError:[/] {escape(exc.message)}")
         return ExitCode.USAGE
+    except ModelServerError as exc:
+        err.print(f"[bold red]ModelServerError:[/] {escape(exc.message)}", soft_wrap=True)
+        return ExitCode.MODEL_UNAVAILABLE
     except MaximusError as exc:
-        err.print(f"[bold red]{type(exc).__name__}:[/] {exc.message}")
+        err.print(f"[bold red]{type(exc).__name__}:[/] {escape(exc.message)}")
         return ExitCode.FAILED
 
 
@@ -140,8 +145,8 @@ async def _run(
 ) -> int:
     from maximus.graphs.agent import create_agent
     from maximus.graphs.context import RunOptions
+    from maximus.memory.checkpoint.sessions import open_checkpointer
     from maximus.memory.lessons import open_lesson_sink
-    from maximus.memory.sessions import open_checkpointer
     from maximus.plugins import get_plugin_manager
 
     settings = get_settings()
@@ -191,7 +196,7 @@ def _open_memory(settings: Any) -> tuple[Any, Any]:
         return None, None
     import atexit
 
-    from maximus.memory.store import MemoryStore
+    from maximus.memory.longterm.store import MemoryStore
     from maximus.tools.memory import memory_lesson_writer
 
     try:
@@ -218,7 +223,7 @@ def _start_local_model(settings: Any) -> None:
         specs = set()  # reported by the run, with the settings to set
     specs |= set(settings.models.model_dump().values())
     if LOCAL_SPEC in specs:
-        from maximus.local_cli import ensure_local_server
+        from maximus.models.local.cli import ensure_local_server
 
         ensure_local_server(settings, err)
 

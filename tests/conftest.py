@@ -10,6 +10,17 @@ import pytest
 
 from maximus.config import get_settings
 
+pytest_plugins = ["tests.support.servers"]
+
+_KINDS = ("integration", "local_model")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test has a kind: ``integration``, ``local_model``, or else ``unit``."""
+    for item in items:
+        if not any(item.get_closest_marker(kind) for kind in _KINDS):
+            item.add_marker(pytest.mark.unit)
+
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:

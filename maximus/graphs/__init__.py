@@ -1,8 +1,42 @@
-"""The agent graph, its state and its run options."""
+"""The agent graph, its state and its run options.
 
-from maximus.graphs.agent import AgentGraph, build_graph, create_agent
-from maximus.graphs.context import AgentDeps, RunOptions
-from maximus.graphs.state import AgentInput, AgentState
+Names load on first use, as in :mod:`maximus`: the nodes import ``graphs.context`` and
+``graphs.state``, and must not pull in ``graphs.agent`` (which imports the nodes) with them.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS: dict[str, str] = {
+    "AgentDeps": "maximus.graphs.context",
+    "AgentGraph": "maximus.graphs.agent",
+    "AgentInput": "maximus.graphs.state",
+    "AgentState": "maximus.graphs.state",
+    "RunOptions": "maximus.graphs.context",
+    "build_graph": "maximus.graphs.agent",
+    "create_agent": "maximus.graphs.agent",
+}
+
+if TYPE_CHECKING:
+    from maximus.graphs.agent import AgentGraph, build_graph, create_agent
+    from maximus.graphs.context import AgentDeps, RunOptions
+    from maximus.graphs.state import AgentInput, AgentState
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
 
 __all__ = [
     "AgentDeps",

@@ -40,7 +40,7 @@ from maximus.tools.builtin import builtin_tools
 from maximus.tools.registry import ToolLike, ToolRegistry
 
 if TYPE_CHECKING:
-    from maximus.memory.store import MemoryStore
+    from maximus.memory.longterm.store import MemoryStore
     from maximus.plugins.manager import PluginManager
 
 AgentGraph = CompiledStateGraph[AgentState, RunOptions, AgentInput, AgentState]

@@ -31,7 +31,7 @@ async def checkpointer() -> AsyncIterator[BaseCheckpointSaver[Any]]:
     """The API server's checkpointer: Maximus's Redis saver, or the server's own default."""
     settings = get_settings()
     if settings.redis_url:
-        from maximus.memory.sessions import open_checkpointer
+        from maximus.memory.checkpoint.sessions import open_checkpointer
 
         async with open_checkpointer(settings) as saver:
             yield saver

@@ -14,97 +14,64 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS: dict[str, str] = {
-    "Hit": "maximus.memory.base",
-    "MemoryFilter": "maximus.memory.base",
-    "StoredPoint": "maximus.memory.base",
-    "VectorBackend": "maximus.memory.base",
-    "make_filter": "maximus.memory.base",
+    "Hit": "maximus.memory.longterm.base",
+    "MemoryFilter": "maximus.memory.longterm.base",
+    "StoredPoint": "maximus.memory.longterm.base",
+    "VectorBackend": "maximus.memory.longterm.base",
+    "make_filter": "maximus.memory.longterm.base",
     "CacheHealth": "maximus.memory.cache",
     "CacheManager": "maximus.memory.cache",
     "CacheStats": "maximus.memory.cache",
     "Namespace": "maximus.memory.cache",
     "AsyncRedisSaver": "maximus.memory.checkpoint",
     "RedisSaver": "maximus.memory.checkpoint",
-    "OnnxMiniLMEmbeddings": "maximus.memory.embeddings",
-    "SentenceTransformerMiniLMEmbeddings": "maximus.memory.embeddings",
-    "make_embeddings": "maximus.memory.embeddings",
+    "OnnxMiniLMEmbeddings": "maximus.memory.longterm.embeddings",
+    "SentenceTransformerMiniLMEmbeddings": "maximus.memory.longterm.embeddings",
+    "make_embeddings": "maximus.memory.longterm.embeddings",
     "InProcessLessonSink": "maximus.memory.lessons",
     "Lesson": "maximus.memory.lessons",
     "LessonSink": "maximus.memory.lessons",
     "Priority": "maximus.memory.lessons",
     "open_lesson_sink": "maximus.memory.lessons",
-    "DualWriteBackend": "maximus.memory.migration",
-    "VerifyReport": "maximus.memory.migration",
-    "migrate": "maximus.memory.migration",
-    "verify": "maximus.memory.migration",
-    "CoreMemory": "maximus.memory.records",
-    "EpisodicMemory": "maximus.memory.records",
-    "MEMORY_TYPES": "maximus.memory.records",
-    "MemoryRecord": "maximus.memory.records",
-    "MemoryType": "maximus.memory.records",
-    "ProceduralMemory": "maximus.memory.records",
-    "ResourceMemory": "maximus.memory.records",
-    "SemanticMemory": "maximus.memory.records",
-    "VaultEntry": "maximus.memory.records",
-    "QueueDepth": "maximus.memory.reflection_queue",
-    "QueueStats": "maximus.memory.reflection_queue",
-    "RedisLessonQueue": "maximus.memory.reflection_queue",
-    "lesson_id": "maximus.memory.reflection_queue",
-    "redis_lesson_log": "maximus.memory.reflection_queue",
-    "run_worker": "maximus.memory.reflection_queue",
-    "ThreadSummary": "maximus.memory.sessions",
-    "adelete_thread": "maximus.memory.sessions",
-    "aget_thread": "maximus.memory.sessions",
-    "alist_threads": "maximus.memory.sessions",
-    "delete_thread": "maximus.memory.sessions",
-    "get_thread": "maximus.memory.sessions",
-    "list_threads": "maximus.memory.sessions",
-    "open_checkpointer": "maximus.memory.sessions",
-    "open_sync_checkpointer": "maximus.memory.sessions",
-    "MemoryStore": "maximus.memory.store",
-    "Page": "maximus.memory.store",
-    "SearchResult": "maximus.memory.store",
-    "VaultCipher": "maximus.memory.vault",
-    "generate_key": "maximus.memory.vault",
+    "DualWriteBackend": "maximus.memory.longterm.migration",
+    "VerifyReport": "maximus.memory.longterm.migration",
+    "migrate": "maximus.memory.longterm.migration",
+    "verify": "maximus.memory.longterm.migration",
+    "CoreMemory": "maximus.memory.longterm.records",
+    "EpisodicMemory": "maximus.memory.longterm.records",
+    "MEMORY_TYPES": "maximus.memory.longterm.records",
+    "MemoryRecord": "maximus.memory.longterm.records",
+    "MemoryType": "maximus.memory.longterm.records",
+    "ProceduralMemory": "maximus.memory.longterm.records",
+    "ResourceMemory": "maximus.memory.longterm.records",
+    "SemanticMemory": "maximus.memory.longterm.records",
+    "VaultEntry": "maximus.memory.longterm.records",
+    "QueueDepth": "maximus.memory.lessons.queue",
+    "QueueStats": "maximus.memory.lessons.queue",
+    "RedisLessonQueue": "maximus.memory.lessons.queue",
+    "lesson_id": "maximus.memory.lessons.queue",
+    "redis_lesson_log": "maximus.memory.lessons.queue",
+    "run_worker": "maximus.memory.lessons.queue",
+    "ThreadSummary": "maximus.memory.checkpoint.sessions",
+    "adelete_thread": "maximus.memory.checkpoint.sessions",
+    "aget_thread": "maximus.memory.checkpoint.sessions",
+    "alist_threads": "maximus.memory.checkpoint.sessions",
+    "delete_thread": "maximus.memory.checkpoint.sessions",
+    "get_thread": "maximus.memory.checkpoint.sessions",
+    "list_threads": "maximus.memory.checkpoint.sessions",
+    "open_checkpointer": "maximus.memory.checkpoint.sessions",
+    "open_sync_checkpointer": "maximus.memory.checkpoint.sessions",
+    "MemoryStore": "maximus.memory.longterm.store",
+    "Page": "maximus.memory.longterm.store",
+    "SearchResult": "maximus.memory.longterm.store",
+    "VaultCipher": "maximus.memory.longterm.vault",
+    "generate_key": "maximus.memory.longterm.vault",
 }
 
 if TYPE_CHECKING:
-    from maximus.memory.base import Hit, MemoryFilter, StoredPoint, VectorBackend, make_filter
     from maximus.memory.cache import CacheHealth, CacheManager, CacheStats, Namespace
     from maximus.memory.checkpoint import AsyncRedisSaver, RedisSaver
-    from maximus.memory.embeddings import (
-        OnnxMiniLMEmbeddings,
-        SentenceTransformerMiniLMEmbeddings,
-        make_embeddings,
-    )
-    from maximus.memory.lessons import (
-        InProcessLessonSink,
-        Lesson,
-        LessonSink,
-        Priority,
-        open_lesson_sink,
-    )
-    from maximus.memory.migration import DualWriteBackend, VerifyReport, migrate, verify
-    from maximus.memory.records import (
-        MEMORY_TYPES,
-        CoreMemory,
-        EpisodicMemory,
-        MemoryRecord,
-        MemoryType,
-        ProceduralMemory,
-        ResourceMemory,
-        SemanticMemory,
-        VaultEntry,
-    )
-    from maximus.memory.reflection_queue import (
-        QueueDepth,
-        QueueStats,
-        RedisLessonQueue,
-        lesson_id,
-        redis_lesson_log,
-        run_worker,
-    )
-    from maximus.memory.sessions import (
+    from maximus.memory.checkpoint.sessions import (
         ThreadSummary,
         adelete_thread,
         aget_thread,
@@ -115,8 +82,47 @@ if TYPE_CHECKING:
         open_checkpointer,
         open_sync_checkpointer,
     )
-    from maximus.memory.store import MemoryStore, Page, SearchResult
-    from maximus.memory.vault import VaultCipher, generate_key
+    from maximus.memory.lessons import (
+        InProcessLessonSink,
+        Lesson,
+        LessonSink,
+        Priority,
+        open_lesson_sink,
+    )
+    from maximus.memory.lessons.queue import (
+        QueueDepth,
+        QueueStats,
+        RedisLessonQueue,
+        lesson_id,
+        redis_lesson_log,
+        run_worker,
+    )
+    from maximus.memory.longterm.base import (
+        Hit,
+        MemoryFilter,
+        StoredPoint,
+        VectorBackend,
+        make_filter,
+    )
+    from maximus.memory.longterm.embeddings import (
+        OnnxMiniLMEmbeddings,
+        SentenceTransformerMiniLMEmbeddings,
+        make_embeddings,
+    )
+    from maximus.memory.longterm.migration import DualWriteBackend, VerifyReport, migrate, verify
+    from maximus.memory.longterm.records import (
+        MEMORY_TYPES,
+        CoreMemory,
+        EpisodicMemory,
+        MemoryRecord,
+        MemoryType,
+        ProceduralMemory,
+        ResourceMemory,
+        SemanticMemory,
+        VaultEntry,
+    )
+    from maximus.memory.longterm.store import MemoryStore, Page, SearchResult
+    from maximus.memory.longterm.vault import VaultCipher, generate_key
 
 
 def __getattr__(name: str) -> Any:

@@ -66,7 +66,7 @@ def _settings(backend: str | None, path: Path | None, url: str | None) -> Any:
 
 @contextmanager
 def _store(backend: str | None, path: Path | None, url: str | None) -> Iterator[Any]:
-    from maximus.memory.store import MemoryStore
+    from maximus.memory.longterm.store import MemoryStore
 
     try:
         store = MemoryStore.from_settings(_settings(backend, path, url))
@@ -206,8 +206,8 @@ def sweep(backend: Backend = None, path: PathOpt = None, url: UrlOpt = None) -> 
 
 
 def _backend(name: str, path: Path | None, url: str | None) -> Any:
-    from maximus.memory.backends import open_backend
-    from maximus.memory.embeddings import embedding_dimension, make_embeddings
+    from maximus.memory.longterm.backends import open_backend
+    from maximus.memory.longterm.embeddings import embedding_dimension, make_embeddings
 
     settings = _settings(None, None, None)
     dim = embedding_dimension(make_embeddings(settings.memory))
@@ -252,7 +252,7 @@ def migrate_cmd(
 ) -> None:
     """Copy memory between backends in batches; run again to resume after an interruption."""
     from maximus.config import get_settings
-    from maximus.memory.migration import migrate, verify
+    from maximus.memory.longterm.migration import migrate, verify
 
     to = _target_name(to, to_url)
     source, target = _backends(from_, from_path, from_url, to, to_path, to_url)
@@ -291,7 +291,7 @@ def verify_cmd(
     to_url: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Compare two backends (counts, ids, checksums); exit 1 on any difference."""
-    from maximus.memory.migration import verify
+    from maximus.memory.longterm.migration import verify
 
     source, target = _backends(
         from_, from_path, from_url, _target_name(to, to_url), to_path, to_url
@@ -319,7 +319,7 @@ def verify_cmd(
 @memory_app.command("vault-keygen")
 def vault_keygen() -> None:
     """Print a new vault key (put it first in MAXIMUS_MEMORY__VAULT_KEY to rotate)."""
-    from maximus.memory.vault import generate_key
+    from maximus.memory.longterm.vault import generate_key
 
     typer.echo(generate_key())
 

@@ -20,7 +20,7 @@ from maximus.config import Role
 from maximus.errors import ModelOutputError
 from maximus.graphs.context import AgentDeps, Options, RunOptions
 from maximus.graphs.state import AgentState, Counters, new_counters
-from maximus.thinking import TaskSignals, choose_mode, with_thinking
+from maximus.models.thinking import TaskSignals, choose_mode, with_thinking
 
 T = TypeVar("T", bound=BaseModel)
 

@@ -12,9 +12,9 @@ from langgraph.types import Overwrite
 from maximus.errors import InvalidInputError, ModelOutputError
 from maximus.graphs.context import AgentDeps, Options, RunOptions
 from maximus.graphs.state import AgentState, Budgets, PlanStep, new_counters
+from maximus.models.thinking import TaskSignals
 from maximus.nodes._common import ask, counted, exhausted_reason, failed, is_last_attempt
 from maximus.nodes.schemas import Plan
-from maximus.thinking import TaskSignals
 
 SYSTEM = """You are the planner of an agent. Break the goal into the fewest concrete steps \
 that achieve it. Each step says what to do, the observable result that shows it worked, and \

@@ -15,10 +15,10 @@ from maximus.errors import ModelOutputError
 from maximus.graphs.context import AgentDeps, RunOptions
 from maximus.graphs.state import AgentState, Decision, PlanStep, Reflection
 from maximus.memory.lessons import Lesson, Priority
+from maximus.models.thinking import TaskSignals
 from maximus.nodes._common import ask, counted, exhausted_reason, failed, is_last_attempt
 from maximus.nodes.schemas import Verdict
 from maximus.nodes.simulate import context_block, replan_update
-from maximus.thinking import TaskSignals
 
 SYSTEM = """You are the reflector of an agent. Judge whether the last action's observation \
 meets the current step's expected result. Decide: `continue` to the next step, `replan` if the \

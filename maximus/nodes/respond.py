@@ -9,8 +9,8 @@ from langgraph.runtime import Runtime
 
 from maximus.graphs.context import AgentDeps, RunOptions
 from maximus.graphs.state import AgentState
+from maximus.models.thinking import TaskSignals, with_thinking
 from maximus.nodes._common import counted, tokens_of
-from maximus.thinking import TaskSignals, with_thinking
 
 SYSTEM = """Answer the user's goal in a few sentences from the agent's observations."""
 

@@ -30,6 +30,7 @@ from maximus.graphs.state import (
     Score,
     Simulation,
 )
+from maximus.models.thinking import TaskSignals, choose_mode, with_thinking
 from maximus.nodes._common import (
     ask,
     counted,
@@ -45,7 +46,6 @@ from maximus.nodes.schemas import (
     Scores,
     tool_constrained,
 )
-from maximus.thinking import TaskSignals, choose_mode, with_thinking
 
 POLICY = """You are the policy of an agent. Propose {n} distinct candidate actions for the \
 current step. Each calls one tool with arguments, or uses tool=null to answer the step \

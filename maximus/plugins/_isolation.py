@@ -24,11 +24,15 @@ from typing import IO, Any
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
 
 from maximus.errors import PluginError, PluginLoadError, PluginTimeoutError
-from maximus.plugins.base import BasePlugin
-from maximus.plugins.manifest import Limits
+from maximus.plugins.base import BasePlugin, PluginContext
+from maximus.plugins.discovery import PluginSource
+from maximus.plugins.manifest import Limits, PluginManifest
+from maximus.plugins.sandbox import Sandbox, SandboxPolicy
 
 STARTUP_S = 60.0
 """Time a worker may take to start, import and initialize its plugin (beyond the limit)."""
+_ISOLATION_GRACE_S = 5.0
+"""What the host adds to a call's timeout, so the worker's own limit fires first."""
 _TAIL = 40
 
 
@@ -232,4 +236,40 @@ class IsolatedPlugin(BasePlugin):
         self.client.close()
 
 
-__all__ = ["IsolatedPlugin", "WorkerClient"]
+def start_isolated(
+    source: PluginSource, manifest: PluginManifest, context: PluginContext
+) -> tuple[BasePlugin, Sandbox]:
+    """Start ``source`` in a worker process; the host's sandbox only backs up its limits."""
+    if source.root is not None:
+        spec: dict[str, Any] = {"kind": "directory", "root": str(source.root)}
+    elif source.target is not None:
+        kind = "object" if ":" in source.target else "module"
+        spec = {"kind": kind, "target": source.target}
+    else:
+        raise PluginLoadError(
+            f"plugin {source.name!r}: process isolation needs an importable plugin class "
+            "(a directory, an entry point or a module-level class)"
+        )
+    load = {
+        "op": "load",
+        "source": spec,
+        "manifest": manifest.model_dump(mode="json"),
+        "config": dict(context.config),
+        "data_dir": str(context.data_dir) if context.data_dir else None,
+    }
+    client = WorkerClient(source.name, load, manifest.limits)
+    client.start()
+    plugin = IsolatedPlugin(client)
+    plugin.bind(context)
+    # The worker enforces the limits itself; the host only backs it up.
+    limits = Limits.model_validate(
+        {
+            **manifest.limits.model_dump(),
+            "timeout_s": manifest.limits.timeout_s + _ISOLATION_GRACE_S,
+        }
+    )
+    policy = SandboxPolicy(plugin=source.name, limits=limits, enforce=False)
+    return plugin, Sandbox(policy)
+
+
+__all__ = ["IsolatedPlugin", "WorkerClient", "start_isolated"]

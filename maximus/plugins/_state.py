@@ -99,7 +99,20 @@ __all__ = [
     "STATE_FILE",
     "PluginOverride",
     "PluginStateData",
+    "merged_override",
     "read_state",
     "set_enabled",
     "write_state",
 ]
+
+
+def merged_override(path: Path, given: PluginOverride | None, name: str) -> PluginOverride:
+    """The override in force for ``name``: what the caller gave, over what the state file saved."""
+    saved = read_state(path).plugins.get(name)
+    if saved is None or given is None:
+        return given or saved or PluginOverride()
+    return PluginOverride(
+        config={**saved.config, **given.config},
+        permissions=given.permissions or saved.permissions,
+        limits=given.limits or saved.limits,
+    )

@@ -28,7 +28,7 @@ import pluggy
 if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
 
-    from maximus.plugins.base import SubGraph
+    from maximus.plugins.subgraph import SubGraph
 
 PROJECT = "maximus"
 hookspec = pluggy.HookspecMarker(PROJECT)

@@ -36,9 +36,15 @@ from maximus.errors import (
 )
 from maximus.plugins import _imports, hookspecs
 from maximus.plugins._guards import NetworkGuard
-from maximus.plugins._isolation import IsolatedPlugin, WorkerClient
+from maximus.plugins._isolation import start_isolated
 from maximus.plugins._resolve import plugin_key, resolve
-from maximus.plugins._state import STATE_FILE, PluginOverride, read_state, set_enabled
+from maximus.plugins._state import (
+    STATE_FILE,
+    PluginOverride,
+    merged_override,
+    read_state,
+    set_enabled,
+)
 from maximus.plugins.base import BasePlugin, PluginContext, SubGraph
 from maximus.plugins.discovery import (
     ENTRY_POINT_GROUP,
@@ -50,11 +56,9 @@ from maximus.plugins.discovery import (
     scan_entry_points,
     scan_modules,
 )
-from maximus.plugins.manifest import Limits, PluginManifest, PluginType, validate_config
+from maximus.plugins.manifest import PluginManifest, PluginType, validate_config
 from maximus.plugins.sandbox import Sandbox, SandboxPolicy
 from maximus.tools.registry import ToolRegistry
-
-_ISOLATION_GRACE_S = 5.0
 
 
 class PluginState(StrEnum):
@@ -337,7 +341,7 @@ class PluginManager:
         network = NetworkGuard(manifest.permissions.network, record.name)
         context = PluginContext(record.name, manifest, config, data_dir, network)
         if manifest.permissions.isolation == "process":
-            plugin, sandbox = self._start_isolated(source, manifest, context)
+            plugin, sandbox = start_isolated(source, manifest, context)
         else:
             sandbox = Sandbox(
                 SandboxPolicy.from_manifest(manifest, data_dir=data_dir, code_dir=source.root)
@@ -358,40 +362,6 @@ class PluginManager:
             if isinstance(exc, PluginError):
                 raise
             raise PluginLoadError(f"plugin {record.name!r}: {exc}") from exc
-
-    def _start_isolated(
-        self, source: PluginSource, manifest: PluginManifest, context: PluginContext
-    ) -> tuple[BasePlugin, Sandbox]:
-        if source.root is not None:
-            spec: dict[str, Any] = {"kind": "directory", "root": str(source.root)}
-        elif source.target is not None:
-            kind = "object" if ":" in source.target else "module"
-            spec = {"kind": kind, "target": source.target}
-        else:
-            raise PluginLoadError(
-                f"plugin {source.name!r}: process isolation needs an importable plugin class "
-                "(a directory, an entry point or a module-level class)"
-            )
-        load = {
-            "op": "load",
-            "source": spec,
-            "manifest": manifest.model_dump(mode="json"),
-            "config": dict(context.config),
-            "data_dir": str(context.data_dir) if context.data_dir else None,
-        }
-        client = WorkerClient(source.name, load, manifest.limits)
-        client.start()
-        plugin = IsolatedPlugin(client)
-        plugin.bind(context)
-        # The worker enforces the limits itself; the host only backs it up.
-        limits = Limits.model_validate(
-            {
-                **manifest.limits.model_dump(),
-                "timeout_s": manifest.limits.timeout_s + _ISOLATION_GRACE_S,
-            }
-        )
-        policy = SandboxPolicy(plugin=source.name, limits=limits, enforce=False)
-        return plugin, Sandbox(policy)
 
     def _collect(self, plugin: BasePlugin) -> list[BaseTool]:
         tools: list[BaseTool] = call_hook(self.hooks, "maximus_register_tools", plugin)
@@ -690,21 +660,13 @@ class PluginManager:
         return set(read_state(self.state_file).disabled)
 
     def _override(self, name: str) -> PluginOverride:
-        saved = read_state(self.state_file).plugins.get(name)
-        given = self._overrides.get(name)
-        if saved is None or given is None:
-            return given or saved or PluginOverride()
-        return PluginOverride(
-            config={**saved.config, **given.config},
-            permissions=given.permissions or saved.permissions,
-            limits=given.limits or saved.limits,
-        )
+        return merged_override(self.state_file, self._overrides.get(name), name)
 
 
 def _maximus_version() -> str:
-    import maximus
+    from maximus._version import __version__
 
-    return maximus.__version__
+    return __version__
 
 
 def get_plugin_manager(

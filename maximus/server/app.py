@@ -95,8 +95,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from maximus.memory.checkpoint.sessions import open_checkpointer
         from maximus.memory.lessons import open_lesson_sink
-        from maximus.memory.sessions import open_checkpointer
 
         if server.auth == "none":
             logger.warning(

@@ -17,14 +17,14 @@ from maximus.errors import MaximusError, MemoryDisabledError, StoreUnavailableEr
 
 if TYPE_CHECKING:
     from maximus.config import Settings
-    from maximus.memory.store import MemoryStore
+    from maximus.memory.longterm.store import MemoryStore
     from maximus.plugins.manager import PluginManager
 
 logger = logging.getLogger("maximus.server")
 
 
 class LazyMemory:
-    """Open :class:`~maximus.memory.store.MemoryStore` once, on first :meth:`get`."""
+    """Open :class:`~maximus.memory.longterm.store.MemoryStore` once, on first :meth:`get`."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -56,7 +56,7 @@ class LazyMemory:
             raise MemoryDisabledError("long-term memory is disabled on this server")
         with self._lock:
             if self._store is None:
-                from maximus.memory.store import MemoryStore
+                from maximus.memory.longterm.store import MemoryStore
 
                 try:
                     self._store = MemoryStore.from_settings(self._settings)

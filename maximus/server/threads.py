@@ -211,7 +211,7 @@ class Threads:
         offset: int = 0,
     ) -> list[dict[str, Any]]:
         """The owner's threads, newest first, filtered by metadata and status."""
-        from maximus.memory.sessions import alist_threads
+        from maximus.memory.checkpoint.sessions import alist_threads
 
         filtering = bool(metadata or status)
         summaries = await alist_threads(

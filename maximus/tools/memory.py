@@ -32,8 +32,8 @@ from pydantic import ConfigDict
 
 from maximus.errors import MaximusError
 from maximus.memory.lessons import Lesson, LessonWriter
-from maximus.memory.records import MEMORY_TYPES, MemoryRecord, MemoryType, VaultEntry
-from maximus.memory.store import MemoryStore, SearchResult
+from maximus.memory.longterm.records import MEMORY_TYPES, MemoryRecord, MemoryType, VaultEntry
+from maximus.memory.longterm.store import MemoryStore, SearchResult
 from maximus.tools.registry import side_effecting
 
 _DESCRIPTIONS: dict[str, str] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from maximus.config import Settings, load_settings
-from maximus.local_model import MODEL_FILE, ensure_model
+from maximus.models.local.weights import MODEL_FILE, ensure_model
 
 
 def local_settings(data_dir: Path, model_path: Path, **local: object) -> Settings:

@@ -6,10 +6,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from maximus.config import MemorySettings
-from maximus.memory.base import VectorBackend
-from maximus.memory.embeddings import MINILM_DIM, OnnxMiniLMEmbeddings
-from maximus.memory.store import MemoryStore
-from maximus.memory.vault import VaultCipher
+from maximus.memory.longterm.base import VectorBackend
+from maximus.memory.longterm.embeddings import MINILM_DIM, OnnxMiniLMEmbeddings
+from maximus.memory.longterm.store import MemoryStore
+from maximus.memory.longterm.vault import VaultCipher
 
 ENGINES = ("qdrant-edge", "qdrant-local", "chroma")
 KEY = "q3mVhP9H6bB0mF4V0s0wq3b8h1y6x1r1nQ2Jm7bqkVY="
@@ -25,14 +25,14 @@ def embeddings() -> OnnxMiniLMEmbeddings:
 def backend(engine: str, path: Path) -> VectorBackend:
     """A fresh backend of ``engine`` under ``path``."""
     if engine == "qdrant-edge":
-        from maximus.memory.qdrant_edge import QdrantEdgeBackend
+        from maximus.memory.longterm.backends.qdrant_edge import QdrantEdgeBackend
 
         return QdrantEdgeBackend(path, MINILM_DIM)
     if engine == "qdrant-local":
-        from maximus.memory.qdrant import QdrantBackend
+        from maximus.memory.longterm.backends.qdrant import QdrantBackend
 
         return QdrantBackend(MINILM_DIM, path=path)
-    from maximus.memory.chroma import ChromaBackend
+    from maximus.memory.longterm.backends.chroma import ChromaBackend
 
     return ChromaBackend(MINILM_DIM, path=path)
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from maximus.memory.records import MemoryType
+from maximus.memory.longterm.records import MemoryType
 from maximus.server.deps import CurrentUser, State
 
 router = APIRouter(prefix="/memory", tags=["memory"])

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from maximus.config import Settings
 from maximus.server._store import reset_connections
 from maximus.server.deps import State
 from maximus.server.schemas import Health
@@ -28,6 +29,29 @@ async def healthz() -> Any:
 @router.get("/ok", response_model=Health, include_in_schema=False)
 async def ok() -> Any:
     return {"status": "ok", "checks": {}}
+
+
+def local_model_check(settings: Settings) -> str | None:
+    """The embedded model's state when this server uses it: ``ok``, ``not started`` (it starts
+    with the first run), or ``crashed: ...`` (not ready until it is fixed and restarted)."""
+    from maximus.errors import ConfigError
+    from maximus.models import LOCAL_SPEC, main_model_spec
+
+    if settings.local.url:
+        return None
+    try:
+        specs = {main_model_spec(settings), *settings.models.model_dump().values()}
+    except ConfigError:
+        return None
+    if LOCAL_SPEC not in specs:
+        return None
+    from maximus.models.local.server import LocalModelServer
+
+    server = LocalModelServer(settings)
+    if server.status() is not None:
+        return "ok"
+    crash = server.crash()
+    return f"crashed: {crash.how}; fix: {crash.fix}" if crash is not None else "not started"
 
 
 @router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
@@ -55,9 +79,12 @@ async def readyz(state: State) -> Any:
                 await asyncio.wait_for(asyncio.to_thread(memory.probe), READY_TIMEOUT_S)
             except Exception as exc:
                 checks["memory"] = f"unavailable: {type(exc).__name__}"
+    model = await asyncio.to_thread(local_model_check, state.settings)
+    if model is not None:
+        checks["model"] = model
     if not state.runs.manager.accepting:
         checks["runs"] = "shutting down"
-    ready = all(v in ("ok", "starting") for v in checks.values())
+    ready = all(v in ("ok", "starting", "not started") for v in checks.values())
     body = {"status": "ok" if ready else "unavailable", "checks": checks}
     return JSONResponse(body, status_code=200 if ready else 503)
 
