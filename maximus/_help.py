@@ -26,19 +26,22 @@ def _plain(params: list[Any], *, top: bool) -> list[Any]:
             continue
         if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
             param.metavar = ""  # a flag takes no value: no ``<bool>`` beside it
+        if isinstance(param, TyperArgument) and param.metavar is None and param.name:
+            param.metavar = param.name.upper()  # as the docstrings say it: "Run GOAL"
         kept.append(param)
     return kept
 
 
 def _usage_name(param: TyperArgument) -> str:
-    name = (param.metavar or param.name or "").upper()
+    name = param.metavar or (param.name or "").upper()
     if param.nargs != 1:
         name += "..."
     return name if param.required else f"[{name}]"
 
 
 class HelpCommand(TyperCommand):
-    """A command whose usage line names its arguments (``GOAL``, not ``{goal}``)."""
+    """A command whose usage line names its arguments (``GOAL``, not ``{goal}``), and whose
+    flags carry no type label."""
 
     def get_params(self, ctx: Any) -> list[Any]:
         return _plain(super().get_params(ctx), top=True)

@@ -249,7 +249,7 @@ async def _check_waiting(saver: Any, config: RunnableConfig, thread_id: str) -> 
     saved = await saver.aget_tuple(config)
     if saved is None:
         raise ThreadNotFoundError(
-            f"no such thread {thread_id!r}: nothing was run with --thread {thread_id} here"
+            f"no such thread {thread_id!r}: no session was saved under that id"
         )
     if not any(channel == _INTERRUPT for _task, channel, _value in saved.pending_writes or ()):
         raise InvalidInputError(f"thread {thread_id!r} has no run waiting for approval")
