@@ -102,13 +102,8 @@ def run(
     """Run GOAL, streaming the plan, candidates and scores, tool calls and reflections."""
     if not goal.strip():
         # Before anything starts: an empty goal must not wake the local model server.
-        raise typer.Exit(
-            _report(
-                InvalidInputError(
-                    'the goal is empty; say what to achieve, e.g. maximus run "What is 17*23?"'
-                )
-            )
-        )
+        empty = 'the goal is empty; say what to achieve, e.g. maximus run "What is 17*23?"'
+        raise typer.Exit(_report(InvalidInputError(empty)))
     raise typer.Exit(_main({"goal": goal}, thread, mode, simulate, as_json))
 
 
