@@ -219,7 +219,7 @@ def export(
 ) -> None:
     """Export every record with its vector (vault secrets stay encrypted)."""
     with _store(backend, path, url) as store:
-        handle = sys.stdout if str(out) == "-" else out.open("w")
+        handle = sys.stdout if str(out) == "-" else _open(out, "w")
         count = 0
         try:
             with Progress(console=_err, transient=True) as bar:
@@ -243,15 +243,28 @@ def import_(
 ) -> None:
     """Import an export (no re-embedding)."""
     with _store(backend, path, url) as store:
-        with src.open() as handle, Progress(console=_err, transient=True) as bar:
+        with _open(src, "r") as handle, Progress(console=_err, transient=True) as bar:
             task = bar.add_task("importing", total=None)
             count = 0
-            for line in handle:
+            for number, line in enumerate(handle, 1):
                 if line.strip():
-                    count += store.import_([json.loads(line)])
+                    try:
+                        row = json.loads(line)
+                    except json.JSONDecodeError as exc:
+                        raise InvalidInputError(f"{src} line {number} is not JSON: {exc}") from None
+                    count += store.import_([row])
                     bar.advance(task)
         store.flush()
     _out.print(f"imported {count} records")
+
+
+def _open(file: Path, mode: str) -> Any:
+    """``file`` opened as text, or an :class:`InvalidInputError` that says why it cannot be."""
+    try:
+        return file.open(mode)
+    except OSError as exc:
+        action = "read" if mode == "r" else "write"
+        raise InvalidInputError(f"cannot {action} {file}: {exc.strerror or exc}") from None
 
 
 @memory_app.command("sweep")
