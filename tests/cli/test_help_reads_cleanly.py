@@ -72,7 +72,9 @@ def test_an_argument_is_named_as_the_usage_line_says() -> None:
     text = _help(("run",), 200)
     assert "Usage: maximus run [OPTIONS] GOAL" in text
     assert re.search(r"│ \*\s+GOAL\s", text)
-    assert "Usage: maximus resume [OPTIONS] THREAD" in _help(("resume",), 200)
+    resume = _help(("resume",), 200)
+    assert "Usage: maximus resume [OPTIONS] THREAD" in resume
+    assert "default: approve" not in resume and "required" in resume  # a decision is needed
 
 
 def test_completion_options_are_refused_below_the_top() -> None:
