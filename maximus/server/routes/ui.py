@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException
+
+from maximus.server.deps import State
 
 router = APIRouter(prefix="/ui", tags=["ui"], include_in_schema=False)
 
@@ -58,6 +60,12 @@ async def ui_root() -> Any:
 async def ui_index() -> Any:
     """The single page; each view is a ``#/...`` route inside it."""
     return _file(UI_DIR / "index.html", "no-cache")
+
+
+@router.get("/config.json")
+async def ui_config(state: State) -> Any:
+    """What the page needs before signing in: whether the API asks for credentials."""
+    return JSONResponse({"auth": state.settings.server.auth}, headers=SECURITY_HEADERS)
 
 
 @router.get("/{path:path}")

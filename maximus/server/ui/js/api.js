@@ -1,5 +1,5 @@
 // The HTTP API, exactly as the SDK uses it: JSON over fetch, SSE over a streamed fetch (an
-// EventSource cannot send the x-api-key header), the key kept in sessionStorage only.
+// EventSource cannot send credentials), the key kept in sessionStorage only.
 
 const KEY = "maximus.apiKey";
 /** Where the API lives: the page is served at <base>/ui/. */
@@ -27,7 +27,8 @@ export class ApiError extends Error {
 
 function headers(extra = {}) {
   const out = { accept: "application/json", ...extra };
-  if (auth.key) out["x-api-key"] = auth.key;
+  // Bearer works for both API keys and JWTs (the server reads either from it).
+  if (auth.key) out.authorization = `Bearer ${auth.key}`;
   return out;
 }
 

@@ -1,7 +1,7 @@
 // The page's shell: sign-in, the #/ router and the navigation. Each view is a module that
 // exports render(main, params) and may return a cleanup function (e.g. to stop a stream).
 
-import { ApiError, api, auth } from "./api.js";
+import { ApiError, BASE, api, auth } from "./api.js";
 import { errorText, h, replace } from "./dom.js";
 
 const ROUTES = [
@@ -46,8 +46,8 @@ function signIn(message) {
       },
     },
     h("h1", { id: "sign-in-title" }, "Sign in"),
-    h("p", { class: "muted" }, "Your API key stays in this browser tab (session storage) and is sent only to this server."),
-    h("label", { for: "api-key" }, "API key"),
+    h("p", { class: "muted" }, "Your key stays in this browser tab (session storage) and is sent only to this server."),
+    h("label", { for: "api-key" }, "API key or token"),
     input,
     h("button", { type: "submit" }, "Sign in"),
     error,
@@ -64,8 +64,22 @@ function stop() {
   cleanup = null;
 }
 
+let authMode = null;
+
+async function needsKey() {
+  if (authMode === null) {
+    const response = await fetch(`${BASE}/ui/config.json`);
+    authMode = response.ok ? (await response.json()).auth : "api_key";
+  }
+  return authMode !== "none" && !auth.key;
+}
+
 async function route() {
   stop();
+  if (await needsKey()) {
+    signIn("");
+    return;
+  }
   const mine = generation;
   const hash = location.hash.split("?")[0];
   const [re, name, load] = ROUTES.find(([pattern]) => pattern.test(hash)) || ROUTES[ROUTES.length - 1];
@@ -91,7 +105,11 @@ async function route() {
   }
 }
 
-window.addEventListener("maximus:unauthorized", () => signIn(auth.key ? "Your key was refused; sign in again." : ""));
+window.addEventListener("maximus:unauthorized", () => {
+  if (main.querySelector(".sign-in")) return; // the form reports its own refusal
+  auth.clear();
+  signIn("Your key was refused; sign in again.");
+});
 window.addEventListener("hashchange", route);
 signOut.addEventListener("click", () => {
   auth.clear();
