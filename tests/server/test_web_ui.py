@@ -20,6 +20,7 @@ from cryptography.fernet import Fernet
 from tests.support.browser import (
     axe_violations,
     chromium,
+    color_scheme,
     console_errors,
     foreign,
     requested_urls,
@@ -373,3 +374,23 @@ def test_plugins_are_listed_and_only_admins_toggle_them(page: Any, url: str) -> 
     wait(page, lambda d: "disabled" in one(d, "tr[data-plugin='text_stats']").text)
     one(page, "tr[data-plugin='text_stats'] button").click()
     wait(page, lambda d: "loaded" in one(d, "tr[data-plugin='text_stats']").text)
+
+
+def test_the_dark_theme_follows_the_system_setting_and_keeps_contrast(page: Any, url: str) -> None:
+    thread_id = _agent_thread(url)
+    sign_in(page, url, "alice")
+    color_scheme(page, "dark")
+    try:
+        page.get(f"{url}/ui/#/threads/{thread_id}")
+        one(page, "details.step .chart")
+        background = page.execute_script("return getComputedStyle(document.body).backgroundColor")
+        assert background == "rgb(17, 20, 24)"
+        accessible(page)
+        screenshot(page, "run-dark")
+    finally:
+        color_scheme(page, "light")
+    page.refresh()
+    one(page, "details.step .chart")
+    assert page.execute_script("return getComputedStyle(document.body).backgroundColor") == (
+        "rgb(255, 255, 255)"
+    )

@@ -21,7 +21,7 @@ SHOTS = Path(os.environ.get("MAXIMUS_UI_SHOTS", ROOT / ".run" / "ui-screenshots"
 
 
 @contextmanager
-def chromium(width: int = 1280, height: int = 900, dark: bool = False) -> Iterator[Any]:
+def chromium(width: int = 1280, height: int = 900) -> Iterator[Any]:
     """A headless Chromium WebDriver; quits at the end of the block."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -41,9 +41,6 @@ def chromium(width: int = 1280, height: int = 900, dark: bool = False) -> Iterat
         f"--window-size={width},{height}",
     ):
         options.add_argument(arg)
-    if dark:
-        options.add_argument("--force-dark-mode")
-        options.add_argument("--blink-settings=preferredColorScheme=0")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
     driver.implicitly_wait(0)
@@ -51,6 +48,12 @@ def chromium(width: int = 1280, height: int = 900, dark: bool = False) -> Iterat
         yield driver
     finally:
         driver.quit()
+
+
+def color_scheme(driver: Any, scheme: str) -> None:
+    """Make the page see the system setting ``prefers-color-scheme: scheme`` (light or dark)."""
+    feature = {"name": "prefers-color-scheme", "value": scheme}
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [feature]})
 
 
 def console_errors(driver: Any) -> list[str]:

@@ -67,6 +67,7 @@ function stop() {
 let authMode = null;
 
 async function needsKey() {
+  if (auth.key) return false;
   if (authMode === null) {
     const response = await fetch(`${BASE}/ui/config.json`);
     authMode = response.ok ? (await response.json()).auth : "api_key";

@@ -100,6 +100,7 @@ export async function render(main) {
   const search = h("input", { id: "thread-search", name: "q", type: "search", placeholder: "goal, graph or id" });
   const more = h("button", { type: "button", class: "quiet" }, "Load more");
   const count = h("p", { class: "muted", role: "status" });
+  const formSlot = h("div", { class: "card new-run", "aria-busy": "true" }, h("p", { class: "muted" }, "Loading the run form…"));
 
   function draw() {
     const q = search.value.trim().toLowerCase();
@@ -151,8 +152,12 @@ export async function render(main) {
         count,
         more,
       ),
-      await newRunForm(assistants),
+      formSlot,
     ),
   );
   draw();
+  // The list is drawn first; the form waits for the graph's schemas.
+  newRunForm(assistants)
+    .then((form) => formSlot.replaceWith(form))
+    .catch((err) => replace(formSlot, h("p", { class: "error", role: "alert" }, errorText(err))));
 }
