@@ -280,6 +280,24 @@ def test_a_checkpoint_is_opened_and_the_run_forked_from_it(page: Any, url: str) 
     assert len(after) > len(history) and not css(page, ".toast-error")
     wait(page, lambda d: len(css(d, ".timeline li")) == min(25, len(after)))
 
+    # Replay: the same checkpoint again, without changes; the new run continues from it.
+    page.refresh()
+    one(page, "details.history summary").click()
+    one(page, f"li[data-checkpoint='{checkpoint_id}'] button.open").click()
+    one(page, "button.replay").click()
+    wait(page, lambda d: "ended" in one(d, "p.live").text)
+    replayed = httpx.post(
+        f"{url}/threads/{thread_id}/history", json={"limit": 300}, headers=headers("alice")
+    ).json()
+    children = [
+        s for s in replayed if (s["parent_checkpoint"] or {}).get("checkpoint_id") == checkpoint_id
+    ]
+    # The original run's next step, the fork's update, and the replay's copy of the checkpoint
+    # (LangGraph records a replay from a past checkpoint as a "fork" of it).
+    assert sorted(c["metadata"]["source"] for c in children) == ["fork", "loop", "update"]
+    assert len(replayed) > len(after)
+    assert replayed[0]["next"] == [] and replayed[0]["values"]["final_answer"] == "400"
+
 
 def test_a_second_user_cannot_see_the_first_users_thread(page: Any, url: str) -> None:
     thread_id = _agent_thread(url, "alice")
