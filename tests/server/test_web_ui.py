@@ -231,6 +231,8 @@ def test_an_approval_from_the_page_resumes_the_run_with_edited_arguments(
         "note": "looks fine",
     }
     assert "Approved by a human" in one(page, "details.step[data-step='1']").text
+    tokens = values["values"]["counters"]["tokens"]
+    assert tokens > 0 and one(page, "dd[data-stat='Tokens']").text == str(tokens)
 
 
 def _agent_thread(url: str, user: str = "alice") -> str:
@@ -412,3 +414,54 @@ def test_the_dark_theme_follows_the_system_setting_and_keeps_contrast(page: Any,
     assert page.execute_script("return getComputedStyle(document.body).backgroundColor") == (
         "rgb(255, 255, 255)"
     )
+
+
+def test_a_long_run_builds_only_the_steps_in_view(page: Any, url: str) -> None:
+    alice = headers("alice")
+    thread_id = httpx.post(
+        f"{url}/threads", json={"metadata": {"graph_id": "agent"}}, headers=alice
+    ).json()["thread_id"]
+    steps = [
+        {"id": i, "description": f"step {i}", "expected": "ok", "tool": "calculator"}
+        | {"status": "done" if i < 150 else "pending"}
+        for i in range(1, 201)
+    ]
+    simulations = [
+        {
+            "run": 1,
+            "step_id": i,
+            "simulated": True,
+            "candidates": [
+                {
+                    "id": 0,
+                    "tool": "calculator",
+                    "args": {},
+                    "rationale": "",
+                    "side_effecting": False,
+                }
+            ],
+            "predictions": [{"candidate_id": 0, "next_state": f"state after {i}"}],
+            "scores": [{"candidate_id": 0, "score": 0.8, "reason": "ok"}],
+            "chosen_id": 0,
+            "outcome": "execute",
+        }
+        for i in range(1, 151)
+    ]
+    values = {"goal": "a long plan", "run": 1, "plan": steps, "current_step": 149}
+    values |= {"status": "running", "simulations": simulations}
+    made = httpx.post(
+        f"{url}/threads/{thread_id}/state",
+        json={"values": values, "as_node": "plan"},
+        headers=alice,
+    )
+    assert made.status_code == 200, made.text
+    sign_in(page, url, "alice")
+    page.get(f"{url}/ui/#/threads/{thread_id}")
+    one(page, "details.step[data-step='150'] .chart")
+    assert len(css(page, "details.step")) == 200
+    # Only the current step is open and built; the other 199 are summaries until opened.
+    assert len(css(page, "details.step[open]")) == 1
+    assert len(css(page, ".step-body .simulation")) == 1
+    one(page, "details.step[data-step='3'] summary").click()
+    wait(page, lambda d: "state after 3" in one(d, "details.step[data-step='3']").text)
+    assert len(css(page, ".step-body .simulation")) == 2

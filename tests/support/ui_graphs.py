@@ -13,7 +13,7 @@ def risky(deps: Any) -> Any:
     from tests.support.scripts import candidates, plan, predictions, scores, verdict
 
     script = {
-        "planner": [plan(("save the greeting", "file saved", "write_file"))],
+        "planner": [plan(("save the greeting", "file saved", "write_file"), tokens=40)],
         "policy": [
             candidates(
                 ("write_file", {"path": "out.txt", "content": "hello"}),
@@ -21,7 +21,7 @@ def risky(deps: Any) -> Any:
             )
         ],
         "world_model": [predictions("out.txt holds the greeting", "nothing is saved")],
-        "critic": [scores(0.2, 0.1)],
+        "critic": [scores(0.2, 0.1, tokens=12)],
         "reflector": [verdict("finish", answer="saved")],
     }
     models = {role: scripted(replies, loop=True) for role, replies in script.items()}
