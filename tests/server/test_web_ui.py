@@ -211,6 +211,10 @@ def test_an_approval_from_the_page_resumes_the_run_with_edited_arguments(
     wait(page, lambda d: "Approval needed" in panel.text)
     assert "write_file" in panel.text and "0.20" in panel.text
     assert "out.txt holds the greeting" in panel.text
+    # The run so far is drawn behind the prompt: the plan, and the candidates with their scores.
+    step = one(page, "details.step[data-step='1']")
+    assert "save the greeting" in step.text and "awaiting_approval" in one(page, ".run-status").text
+    assert len(css(page, "details.step[data-step='1'] .chart .bar.chosen")) == 1
     accessible(page)
     screenshot(page, "approval")
     args = one(page, "#approval-args")
@@ -465,3 +469,50 @@ def test_a_long_run_builds_only_the_steps_in_view(page: Any, url: str) -> None:
     one(page, "details.step[data-step='3'] summary").click()
     wait(page, lambda d: "state after 3" in one(d, "details.step[data-step='3']").text)
     assert len(css(page, ".step-body .simulation")) == 2
+
+
+def test_a_run_can_be_started_and_read_with_the_keyboard_alone(page: Any, url: str) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    sign_in(page, url, "alice")
+    graph = one(page, "#run-graph")
+    graph.send_keys("agent")  # a focused <select> picks the option typed
+    wait(page, lambda d: css(d, "#in-goal") and css(d, "#ctx-mode"))
+    goal = one(page, "#in-goal")
+    goal.send_keys("compute 17*23+9")
+    goal.send_keys(Keys.TAB)  # to "Run options"
+    page.switch_to.active_element.send_keys(Keys.TAB)  # to "Start run"
+    start = page.switch_to.active_element
+    assert start.text == "Start run"
+    start.send_keys(Keys.ENTER)
+    one(page, ".answer")
+    summary = one(page, "details.step[data-step='2'] summary")
+    summary.send_keys(Keys.ENTER)  # close the step from the keyboard
+    wait(page, lambda d: css(d, "details.step[data-step='2']:not([open])"))
+    summary.send_keys(Keys.ENTER)
+    wait(page, lambda d: "391+9" in one(d, "details.step[data-step='2']").text)
+
+
+def test_a_rejection_from_the_page_is_recorded_and_the_agent_plans_again(
+    page: Any, url: str
+) -> None:
+    sign_in(page, url, "alice")
+    thread_id = start_from_form(page, "risky", "save the greeting", on_risk="human")
+    wait(page, lambda d: "Approval needed" in one(d, "section.interrupt").text)
+    one(page, "#approval-note").send_keys("not that file")
+    one(page, "button.reject").click()
+    # The scripted planner proposes the same risky step again, so the prompt comes back.
+    wait(page, lambda d: css(d, "section.interrupt") and css(d, ".run-status"))
+    wait(
+        page,
+        lambda d: (
+            httpx.get(f"{url}/threads/{thread_id}", headers=headers("alice")).json()["status"]
+            == "interrupted"
+            and "Approval needed" in one(d, "section.interrupt").text
+        ),
+    )
+    state = httpx.get(f"{url}/threads/{thread_id}/state", headers=headers("alice")).json()
+    values = state["values"]
+    assert values["counters"]["replans"] == 1
+    assert "A human rejected write_file" in values["critique"]
+    assert "not that file" in values["critique"]

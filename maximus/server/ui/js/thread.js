@@ -82,8 +82,17 @@ export async function render(main, threadId) {
     if (historySlot.childElementCount) await loadHistory();
   }
 
+  // Run options (the context) are per run: a resume, fork or replay reuses the last run's, so
+  // that e.g. on_risk="human" still holds after an approval is answered.
+  async function lastContext() {
+    const runs = await api("GET", `${path}/runs`);
+    const newest = runs.sort((a, b) => b.created_at.localeCompare(a.created_at))[0];
+    return newest?.kwargs?.context || undefined;
+  }
+
   async function start(body) {
-    const run = await api("POST", `${path}/runs`, { assistant_id: assistant(), stream_mode: ["values"], ...body });
+    const context = await lastContext();
+    const run = await api("POST", `${path}/runs`, { assistant_id: assistant(), stream_mode: ["values"], context, ...body });
     showInterrupts([]);
     await follow(run.run_id);
   }
