@@ -516,3 +516,27 @@ def test_a_rejection_from_the_page_is_recorded_and_the_agent_plans_again(
     assert values["counters"]["replans"] == 1
     assert "A human rejected write_file" in values["critique"]
     assert "not that file" in values["critique"]
+
+
+def test_without_auth_the_page_opens_without_signing_in(
+    browser: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    data = tmp_path_factory.mktemp("web-ui-open")
+    with http_server(server_env(data, server__auth="none")) as record:
+        open_url = str(record["url"])
+        thread = httpx.post(f"{open_url}/threads", json={}).json()
+        httpx.post(
+            f"{open_url}/threads/{thread['thread_id']}/runs/wait",
+            json={
+                "assistant_id": "chat",
+                "input": {"messages": [{"type": "human", "content": "hi"}]},
+            },
+        ).raise_for_status()
+        console_errors(browser)
+        requested_urls(browser)
+        browser.get(f"{open_url}/ui/")
+        one(browser, f"tr[data-thread='{thread['thread_id']}']")
+        assert not css(browser, "#api-key")
+        assert not one(browser, "#sign-out").is_displayed()
+        assert console_errors(browser) == []
+        assert foreign(requested_urls(browser), open_url) == []

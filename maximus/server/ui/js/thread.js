@@ -61,19 +61,29 @@ export async function render(main, threadId) {
     controller = mine;
     replace(live, `Live: following run ${runId.slice(0, 8)}…`);
     replace(statusEl, badge("busy"));
-    try {
-      for await (const event of sse(`${path}/runs/${runId}/stream`, undefined, { signal: mine.signal })) {
-        events += 1;
-        if (event.event === "values") {
-          draw(event.data);
-          if (event.data?.__interrupt__) showInterrupts(event.data.__interrupt__);
-        } else if (event.event === "error") {
-          toast(`Run failed: ${event.data?.message || event.data?.error}`, "error");
+    let lastEventId = null;
+    // A dropped stream is resumed after its last event (Last-Event-ID), while the run lasts.
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      try {
+        const stream = sse(`${path}/runs/${runId}/stream`, undefined, { signal: mine.signal, lastEventId });
+        for await (const event of stream) {
+          events += 1;
+          lastEventId = event.id ?? lastEventId;
+          if (event.event === "values") {
+            draw(event.data);
+            if (event.data?.__interrupt__) showInterrupts(event.data.__interrupt__);
+          } else if (event.event === "error") {
+            toast(`Run failed: ${event.data?.message || event.data?.error}`, "error");
+          }
         }
+      } catch (err) {
+        if (mine.signal.aborted) return;
+        if (err.status === 404) break; // the server no longer keeps this run: show the state
+        toast(errorText(err), "error");
       }
-    } catch (err) {
       if (mine.signal.aborted) return;
-      toast(errorText(err), "error");
+      const run = await api("GET", `${path}/runs/${runId}`).catch(() => null);
+      if (!run || !["pending", "running"].includes(run.status)) break;
     }
     if (controller !== mine) return;
     controller = null;
