@@ -77,6 +77,7 @@ async function needsKey() {
 
 async function route() {
   stop();
+  document.getElementById("toast").replaceChildren();
   if (await needsKey()) {
     signIn("");
     return;

@@ -31,7 +31,7 @@ export async function render(main) {
               h("td", {}, badge(p.state)),
               h("td", {}, p.type || "–"),
               h("td", { class: "mono" }, (p.tools || []).join(", ") || "–"),
-              h("td", { class: "error" }, p.error || ""),
+              h("td", { class: "plugin-error" }, p.error || ""),
               h(
                 "td",
                 {},
