@@ -42,10 +42,12 @@ SYSTEM = (
 )
 
 
-def _ask(url: str, last: str, max_tokens: int) -> tuple[float, dict[str, Any]]:
+def _ask(url: str, session: int, last: str, max_tokens: int) -> tuple[float, dict[str, Any]]:
+    # The session number opens the prompt, so a new session shares no prefix with the last.
+    system = f"Session {session}. {SYSTEM}"
     body = {
         "model": MODEL_NAME,
-        "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": last}],
+        "messages": [{"role": "system", "content": system}, {"role": "user", "content": last}],
         "max_tokens": max_tokens,
         "temperature": 0,
         "seed": 0,
@@ -84,17 +86,16 @@ def main(argv: list[str] | None = None) -> int:
         prompt_tokens = completion = 0
         try:
             for round_ in range(args.repeat):
-                # A new first word each round, so the cold prompt shares nothing with the last.
-                goal = f"Round {round_}: sort the numbers 9, 4, 7 and report the smallest."
-                seconds, usage = _ask(info.url, goal, 1)
+                goal = "Sort the numbers 9, 4, 7 and report the smallest."
+                seconds, usage = _ask(info.url, round_, goal, 1)
                 cold.append(usage["prompt_tokens"] / seconds)
                 prompt_tokens = usage["prompt_tokens"]
-                seconds, usage = _ask(info.url, goal.replace("smallest", "largest"), 1)
+                seconds, usage = _ask(info.url, round_, goal.replace("smallest", "largest"), 1)
                 prefix.append(seconds)
-                hit, _ = _ask(info.url, goal, 1)
-                seconds, usage = _ask(info.url, goal + " Explain each step in detail.", 96)
+                hit, _ = _ask(info.url, round_, goal, 1)
+                seconds, usage = _ask(info.url, round_, goal + " Explain each step in detail.", 96)
                 completion = usage["completion_tokens"]
-                base, _ = _ask(info.url, goal + " Explain each step in detail.", 1)
+                base, _ = _ask(info.url, round_, goal + " Explain each step in detail.", 1)
                 gen.append((completion - 1) / max(seconds - base, 1e-3))
                 cold_s = prompt_tokens / cold[-1]
                 print(
