@@ -8,8 +8,10 @@ reuses it. A file lock makes concurrent starts safe. The server stops on
 ``MAXIMUS_LOCAL__IDLE_TIMEOUT`` seconds without requests.
 
 ``python -m maximus.models.local.server`` is the server process itself: llama-cpp-python's
-``create_app`` under uvicorn, plus the idle timer. On CPU it uses as many threads as the process
-may use cores; with a GPU build of llama.cpp it offloads every layer unless told otherwise.
+``create_app`` under uvicorn, plus the idle timer; the model's tool calls come back as OpenAI
+``tool_calls`` (:mod:`maximus.models.local.toolcalls`). On CPU it uses as many threads as the
+process may use cores; with a GPU build of llama.cpp it offloads every layer unless told
+otherwise.
 """
 
 from __future__ import annotations
@@ -461,12 +463,15 @@ def serve(argv: list[str] | None = None) -> None:
     from llama_cpp.server.app import create_app
     from llama_cpp.server.settings import ModelSettings, ServerSettings
 
+    from maximus.models.local.toolcalls import register_handler
+
     gpu_layers = args.n_gpu_layers
     if gpu_layers is None:
         gpu_layers = -1 if llama_cpp.llama_supports_gpu_offload() else 0
     model_settings = ModelSettings(
         model=args.model,
         model_alias=MODEL_NAME,
+        chat_format=register_handler(),  # the GGUF's template, replies with OpenAI tool calls
         n_ctx=args.n_ctx,
         n_threads=args.n_threads,
         n_threads_batch=args.n_threads,
