@@ -463,7 +463,7 @@ def serve(argv: list[str] | None = None) -> None:
     from llama_cpp.server.app import create_app
     from llama_cpp.server.settings import ModelSettings, ServerSettings
 
-    from maximus.models.local.toolcalls import register_handler
+    from maximus.models.local.toolcalls import AcceptToolCallHistory, register_handler
 
     gpu_layers = args.n_gpu_layers
     if gpu_layers is None:
@@ -480,9 +480,11 @@ def serve(argv: list[str] | None = None) -> None:
         verbose=False,
     )
     app = _IdleTimer(
-        create_app(
-            server_settings=ServerSettings(host=args.host, port=args.port),
-            model_settings=[model_settings],
+        AcceptToolCallHistory(
+            create_app(
+                server_settings=ServerSettings(host=args.host, port=args.port),
+                model_settings=[model_settings],
+            )
         )
     )
     server = uvicorn.Server(

@@ -20,7 +20,8 @@ goes to that formatter's handler untouched, so its prompt is byte for byte what 
 - ``"none"``: the tools are left out of the prompt.
 
 Earlier assistant tool calls are rendered with their arguments as JSON objects, as the
-template expects (OpenAI sends them as strings).
+template expects (OpenAI sends them as strings), and :class:`AcceptToolCallHistory` lets the
+server take such a history as OpenAI clients send it (``"content": null``).
 
 The parsing is pure (:func:`parse_reply`, :class:`ReplySplitter`); llama-cpp-python is imported
 only when the handler runs in the server process.
@@ -246,6 +247,72 @@ def template_messages(messages: Sequence[Mapping[str, Any]]) -> list[Mapping[str
     return out
 
 
+def accept_request(raw: bytes) -> bytes:
+    """A chat request body that llama-cpp-python's server accepts, given one as OpenAI sends it.
+
+    OpenAI clients (``ChatOpenAI`` among them) send an assistant message that only calls tools
+    with ``"content": null``; llama-cpp-python's request model wants a string there and would
+    answer 422, so a ReAct agent's second call would fail. That ``null`` becomes ``""`` (the
+    templates render both alike). Any other body is returned as it came, byte for byte.
+    """
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return raw
+    messages = body.get("messages") if isinstance(body, dict) else None
+    if not isinstance(messages, list):
+        return raw
+    changed = False
+    for message in messages:
+        if (
+            isinstance(message, dict)
+            and message.get("role") == "assistant"
+            and message.get("tool_calls")
+            and "content" in message
+            and message["content"] is None
+        ):
+            message["content"] = ""
+            changed = True
+    return json.dumps(body).encode() if changed else raw
+
+
+class AcceptToolCallHistory:
+    """ASGI middleware that passes chat requests through :func:`accept_request`."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or not scope["path"].endswith("/chat/completions")
+        ):
+            await self.app(scope, receive, send)
+            return
+        parts: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client left before sending it all
+                return
+            parts.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = accept_request(b"".join(parts))
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-length"]
+        headers.append((b"content-length", str(len(body)).encode()))
+        replayed = False
+
+        async def replay() -> Any:
+            nonlocal replayed
+            if replayed:  # later reads wait for the disconnect, as before
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app({**scope, "headers": headers}, replay, send)
+
+
 def call_schema(tools: Sequence[Mapping[str, Any]], name: str | None = None) -> dict[str, Any]:
     """The JSON schema of one call: an allowed tool's name and arguments that fit it.
 
@@ -366,10 +433,12 @@ def register_handler() -> str:
 
 __all__ = [
     "HANDLER_NAME",
+    "AcceptToolCallHistory",
     "ParsedReply",
     "ReplySplitter",
     "ToolCall",
     "ToolCallHandler",
+    "accept_request",
     "call_grammar",
     "call_schema",
     "openai_tool_calls",

@@ -10,13 +10,19 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
+from fastapi import FastAPI
+from llama_cpp.server.types import CreateChatCompletionRequest
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from pydantic import ValidationError
 
 from maximus.models.local.toolcalls import (
+    AcceptToolCallHistory,
     ReplySplitter,
     ToolCall,
     ToolCallHandler,
+    accept_request,
     call_grammar,
     call_schema,
     parse_reply,
@@ -341,3 +347,56 @@ def test_tool_choice_none_leaves_the_tools_out() -> None:
     )
     assert "tools" not in llama.prompts[0]
     assert reply["choices"][0]["message"]["content"] == "No tools needed."
+
+
+# --- requests as OpenAI clients send them ---------------------------------------------------
+
+SECOND_TURN = {
+    "model": "local",
+    "messages": [
+        {"role": "user", "content": "Use the calculator to work out 17 * 23."},
+        {
+            "role": "assistant",
+            "content": None,  # what ChatOpenAI sends for a message that only calls tools
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "calculator", "arguments": '{"expression": "17 * 23"}'},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_1", "content": "391"},
+    ],
+    "tools": TOOLS,
+    "stream_options": {"include_usage": True},
+}
+
+
+def test_a_tool_call_history_is_made_acceptable_to_the_servers_request_model() -> None:
+    raw = json.dumps(SECOND_TURN).encode()
+    with pytest.raises(ValidationError):
+        CreateChatCompletionRequest.model_validate_json(raw)
+    request = CreateChatCompletionRequest.model_validate_json(accept_request(raw))
+    assert request.messages[1]["content"] == ""  # type: ignore[typeddict-item]
+    assert request.messages[1]["tool_calls"][0]["id"] == "call_1"  # type: ignore[typeddict-item]
+    plain = json.dumps({"messages": [{"role": "user", "content": "hi"}]}).encode()
+    for untouched in (plain, b"not json", b"[1, 2]"):
+        assert accept_request(untouched) is untouched
+
+
+async def test_the_middleware_hands_the_app_the_accepted_body() -> None:
+    app = FastAPI()
+
+    @app.post("/v1/chat/completions")
+    async def chat(body: CreateChatCompletionRequest) -> dict[str, Any]:
+        return {"roles": [m["role"] for m in body.messages]}
+
+    transport = httpx.ASGITransport(app=AcceptToolCallHistory(app))
+    async with httpx.AsyncClient(transport=transport, base_url="http://local") as client:
+        reply = await client.post("/v1/chat/completions", json=SECOND_TURN)
+        assert reply.status_code == 200, reply.text
+        assert reply.json() == {"roles": ["user", "assistant", "tool"]}
+        unwrapped = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=unwrapped, base_url="http://local") as bare:
+            assert (await bare.post("/v1/chat/completions", json=SECOND_TURN)).status_code == 422
