@@ -15,6 +15,8 @@ goes to that formatter's handler untouched, so its prompt is byte for byte what 
 
 - ``tool_choice`` absent or ``"auto"``: the model writes freely; blocks that parse become tool
   calls, anything else stays content (a malformed call is returned as text, never an error).
+  The 1.5B coder model often leaves the tags out and writes the call as a ```` ```json ````
+  block; a reply that is only such an object, naming one of the request's tools, is a call too.
 - ``"required"`` or a named tool: a GBNF grammar makes the reply one ``<tool_call>`` block whose
   JSON names an allowed tool and fits its parameters' schema.
 - ``"none"``: the tools are left out of the prompt.
@@ -33,7 +35,7 @@ import json
 import re
 import uuid
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
@@ -62,15 +64,7 @@ class ParsedReply(NamedTuple):
     tool_calls: tuple[ToolCall, ...]
 
 
-def _read_call(body: str) -> ToolCall | None:
-    body = body.strip()
-    fenced = _FENCE.match(body)
-    if fenced:
-        body = fenced.group(1)
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
+def _call_from(data: Any) -> ToolCall | None:
     if not isinstance(data, dict) or not isinstance(data.get("name"), str) or not data["name"]:
         return None
     arguments = data.get("arguments", data.get("parameters", {}))
@@ -84,20 +78,53 @@ def _read_call(body: str) -> ToolCall | None:
     return ToolCall(data["name"], arguments)
 
 
-def parse_reply(text: str) -> ParsedReply:
-    """Split a reply into content and ``<tool_call>`` blocks.
+def _json(text: str) -> Any:
+    text = text.strip()
+    fenced = _FENCE.match(text)
+    if fenced:
+        text = fenced.group(1)
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
-    A last block without its closing tag counts if its JSON is whole (the model may stop right
-    after it). If any block does not hold ``{"name": ..., "arguments": {...}}``, the whole
-    reply is content and there are no calls.
+
+def _bare_calls(text: str, tool_names: Collection[str]) -> tuple[ToolCall, ...]:
+    """Calls written without the tags: the whole reply one JSON object (or a list of them),
+    perhaps in a code fence, with exactly a known tool's ``name`` and its ``arguments``."""
+    data = _json(text)
+    items = data if isinstance(data, list) else [data]
+    calls = []
+    for item in items:
+        if not isinstance(item, dict) or not (
+            "name" in item and set(item) - {"name"} in ({"arguments"}, {"parameters"})
+        ):
+            return ()
+        call = _call_from(item)
+        if call is None or call.name not in tool_names:
+            return ()
+        calls.append(call)
+    return tuple(calls)
+
+
+def parse_reply(text: str, tool_names: Collection[str] = ()) -> ParsedReply:
+    """Split a reply into content and tool calls.
+
+    Calls are ``<tool_call>`` blocks, as Qwen's template asks. A last block without its closing
+    tag counts if its JSON is whole (the model may stop right after it). If any block does not
+    hold ``{"name": ..., "arguments": {...}}``, the whole reply is content and there are no
+    calls. Without blocks, a reply that is nothing but such an object (or a list of them),
+    perhaps in a ```` ```json ```` fence, is a call when it names one of ``tool_names``: the
+    1.5B coder model often writes its call that way.
     """
     if OPEN not in text:
-        return ParsedReply(text, ())
+        bare = _bare_calls(text, tool_names) if tool_names else ()
+        return ParsedReply(None, bare) if bare else ParsedReply(text, ())
     calls: list[ToolCall] = []
     rest: list[str] = []
     position = 0
     for block in _BLOCK.finditer(text):
-        call = _read_call(block.group(1))
+        call = _call_from(_json(block.group(1)))
         if call is None:
             return ParsedReply(text, ())
         calls.append(call)
@@ -123,25 +150,32 @@ def openai_tool_calls(calls: Sequence[ToolCall]) -> list[dict[str, Any]]:
 
 
 class ReplySplitter:
-    """Streams a reply's text while holding back what may be a ``<tool_call>`` block.
+    """Streams a reply's text while holding back what may be a tool call.
 
-    :meth:`feed` returns the text that can be sent now: everything before a block, less a tail
-    that might be the start of ``<tool_call>``. From the first block on, text is held until
-    :meth:`close`, which parses it.
+    :meth:`feed` returns the text that can be sent now: everything before a ``<tool_call>``
+    block, less a tail that might be the start of one. From the first block on, text is held
+    until :meth:`close`, which parses it. With ``tool_names``, a reply whose first character is
+    ``{``, ``[`` or a backtick is held whole too, as it may be a call written without the tags.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, tool_names: Collection[str] = ()) -> None:
+        self._names = tool_names
         self._held = ""
-        self._in_call = False
+        self._mode = "start" if tool_names else "text"
 
     def feed(self, text: str) -> str:
         """Take the next piece of the reply; return what is safe to stream now."""
         self._held += text
-        if self._in_call:
+        if self._mode == "start":
+            first = self._held.lstrip()[:1]
+            if not first:
+                return ""
+            self._mode = "whole" if first in "{[`" else "text"
+        if self._mode != "text":
             return ""
         at = self._held.find(OPEN)
         if at >= 0:
-            self._in_call = True
+            self._mode = "whole"
             out, self._held = self._held[:at], self._held[at:]
             return out
         keep = next(
@@ -156,18 +190,17 @@ class ReplySplitter:
     def close(self) -> ParsedReply:
         """The held text, parsed: the calls and the text not yet streamed."""
         held, self._held = self._held, ""
-        if not self._in_call:
+        if self._mode != "whole":
             return ParsedReply(held or None, ())
-        return parse_reply(held)
+        return parse_reply(held, self._names)
 
 
-def with_tool_calls(completion: dict[str, Any]) -> dict[str, Any]:
-    """A chat completion whose reply holds ``<tool_call>`` blocks, with OpenAI ``tool_calls``.
-
-    Replies without blocks, or with a malformed one, are returned unchanged.
+def with_tool_calls(completion: dict[str, Any], tool_names: Collection[str] = ()) -> dict[str, Any]:
+    """A chat completion whose reply holds tool calls (:func:`parse_reply`), with OpenAI
+    ``tool_calls``. Replies without calls, or with a malformed one, are returned unchanged.
     """
     choice = completion["choices"][0]
-    reply = parse_reply(choice["message"].get("content") or "")
+    reply = parse_reply(choice["message"].get("content") or "", tool_names)
     if not reply.tool_calls:
         return completion
     message = {
@@ -188,14 +221,16 @@ def _chunk(like: Mapping[str, Any], delta: dict[str, Any], finish: str | None) -
     }
 
 
-def stream_with_tool_calls(chunks: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """Chat completion chunks, with ``<tool_call>`` blocks sent as ``tool_calls`` deltas.
+def stream_with_tool_calls(
+    chunks: Iterator[dict[str, Any]], tool_names: Collection[str] = ()
+) -> Iterator[dict[str, Any]]:
+    """Chat completion chunks, with tool calls sent as ``tool_calls`` deltas.
 
-    Text before a block streams as it comes; the blocks are held, then sent as one
-    ``tool_calls`` delta and a last chunk with ``finish_reason="tool_calls"``. A malformed
-    block is sent as content with the model's own finish reason.
+    Text before a call streams as it comes (see :class:`ReplySplitter`); the calls are held,
+    then sent as one ``tool_calls`` delta and a last chunk with ``finish_reason="tool_calls"``.
+    A malformed call is sent as content with the model's own finish reason.
     """
-    splitter = ReplySplitter()
+    splitter = ReplySplitter(tool_names)
     for chunk in chunks:
         choice = chunk["choices"][0]
         if choice["finish_reason"] is None:
@@ -412,7 +447,8 @@ class ToolCallHandler:
         reply = plain(
             llama=llama, messages=messages, tools=tools, stream=stream, grammar=grammar, **kwargs
         )
-        return stream_with_tool_calls(reply) if stream else with_tool_calls(reply)
+        names = {tool["function"]["name"] for tool in tools}
+        return stream_with_tool_calls(reply, names) if stream else with_tool_calls(reply, names)
 
 
 def _token_text(llama: Llama, token: int) -> str:

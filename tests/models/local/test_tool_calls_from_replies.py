@@ -1,7 +1,6 @@
 """The local server's tool calling without a model: replies parsed, chunks rewritten, the handler.
 
-The replies are the embedded model's own (Qwen2.5-Coder-1.5B-Instruct, recorded from the local
-server); the handler tests fake only the LLM, a ``Llama`` that returns scripted text.
+The handler tests fake only the LLM, a ``Llama`` that returns scripted text.
 """
 
 from __future__ import annotations
@@ -31,11 +30,18 @@ from maximus.models.local.toolcalls import (
     with_tool_calls,
 )
 
-# Recorded from the local model, asked "What is (128 + 256) * 3 - 17?" with the calculator bound.
+# The call in the format Qwen2.5's template asks for (and renders earlier calls in).
 CALCULATOR_CALL = (
     '<tool_call>\n{"name": "calculator", "arguments": {"expression": "(128 + 256) * 3 - 17"}}\n'
     "</tool_call>"
 )
+# Recorded from the local server: the embedded model (Qwen2.5-Coder-1.5B-Instruct, temperature
+# 0) asked "What is (128 + 256) * 3 - 17?" with the calculator bound left the tags out.
+RECORDED_FENCED_CALL = (
+    '```json\n{\n  "name": "calculator",\n  "arguments": {\n    "expression": '
+    '"(128 + 256) * 3 - 17"\n  }\n}\n```'
+)
+NAMES = {"calculator", "current_time"}
 TOOLS = [
     {
         "type": "function",
@@ -99,7 +105,29 @@ def test_a_malformed_call_leaves_the_whole_reply_as_content(text: str) -> None:
 
 
 def test_a_plain_answer_is_content() -> None:
-    assert parse_reply("17 * 23 = 391.") == ("17 * 23 = 391.", ())
+    assert parse_reply("17 * 23 = 391.", NAMES) == ("17 * 23 = 391.", ())
+
+
+def test_a_call_written_as_a_json_block_without_tags_counts_when_it_names_a_tool() -> None:
+    expected = (ToolCall("calculator", {"expression": "(128 + 256) * 3 - 17"}),)
+    assert parse_reply(RECORDED_FENCED_CALL, NAMES) == (None, expected)
+    bare = '[{"name": "calculator", "arguments": {"expression": "1"}}, {"name": "current_time", '
+    bare += '"parameters": {}}]'
+    assert [c.name for c in parse_reply(bare, NAMES).tool_calls] == ["calculator", "current_time"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        RECORDED_FENCED_CALL.replace("calculator", "abacus"),  # not a tool of this request
+        '{"name": "calculator", "arguments": {"expression": "1"}, "note": "x"}',  # more keys
+        '{"name": "calculator"}',  # no arguments
+        'Here it is: {"name": "calculator", "arguments": {"expression": "1"}}',  # not alone
+    ],
+)
+def test_json_that_is_not_exactly_a_call_stays_content(text: str) -> None:
+    assert parse_reply(text, NAMES) == (text, ())
+    assert parse_reply(RECORDED_FENCED_CALL) == (RECORDED_FENCED_CALL, ())  # no tools named
 
 
 def _completion(text: str, finish: str = "stop") -> dict[str, Any]:
@@ -172,10 +200,22 @@ def test_a_streamed_call_becomes_one_tool_calls_delta_after_the_text_before_it()
     assert all(c.choices[0].finish_reason is None for c in chunks[:-1])
 
 
+def test_a_streamed_json_block_call_is_held_whole_and_sent_as_tool_calls() -> None:
+    chunks = list(stream_with_tool_calls(_chunks(_pieces(RECORDED_FENCED_CALL)), NAMES))
+    assert not any(c["choices"][0]["delta"].get("content") for c in chunks)
+    (call,) = [tc for c in chunks for tc in c["choices"][0]["delta"].get("tool_calls") or []]
+    assert call["function"]["name"] == "calculator"
+    assert chunks[-1]["choices"][0]["finish_reason"] == "tool_calls"
+    code = "```python\nprint(391)\n```"  # a code answer is held, then sent whole
+    chunks = list(stream_with_tool_calls(_chunks(_pieces(code)), NAMES))
+    assert "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks) == code
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+
+
 def test_a_streamed_plain_answer_is_the_same_text_and_finish_reason() -> None:
     # A tail that looks like the start of a tag is held back, then sent at the end.
     text = "The answer is 391, not <tool_"
-    chunks = list(stream_with_tool_calls(_chunks(_pieces(text, 2), "length")))
+    chunks = list(stream_with_tool_calls(_chunks(_pieces(text, 2), "length"), NAMES))
     assert "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks) == text
     assert chunks[-1]["choices"][0]["finish_reason"] == "length"
 
@@ -189,8 +229,9 @@ def test_a_streamed_malformed_call_is_sent_as_content() -> None:
 
 
 def test_the_splitter_holds_back_only_what_may_start_a_tag() -> None:
-    splitter = ReplySplitter()
-    assert splitter.feed("abc <to") == "abc "
+    splitter = ReplySplitter(NAMES)
+    assert splitter.feed("  ") == ""  # the first character decides
+    assert splitter.feed("abc <to") == "  abc "
     assert splitter.feed("day") == "<today"
     assert splitter.feed(" <tool_call>{") == " "
     assert splitter.feed('"name": "x"}') == ""
@@ -299,8 +340,11 @@ def test_without_tools_the_prompt_is_the_templates_own() -> None:
 
 
 @pytest.mark.parametrize("stream", [False, True])
-def test_with_tools_the_prompt_lists_them_and_the_reply_has_tool_calls(stream: bool) -> None:
-    llama = ScriptedLlama(CALCULATOR_CALL)
+@pytest.mark.parametrize("text", [CALCULATOR_CALL, RECORDED_FENCED_CALL])
+def test_with_tools_the_prompt_lists_them_and_the_reply_has_tool_calls(
+    stream: bool, text: str
+) -> None:
+    llama = ScriptedLlama(text)
     messages = [{"role": "user", "content": "What is (128 + 256) * 3 - 17?"}]
     reply = ToolCallHandler()(llama=llama, messages=messages, tools=TOOLS, stream=stream)  # type: ignore[arg-type]
     assert "<|im_start|>tools\ncalculator\ncurrent_time\n" in llama.prompts[0]
