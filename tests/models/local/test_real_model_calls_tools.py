@@ -15,7 +15,13 @@ from maximus.models.local.server import LocalModelServer
 from maximus.tools.builtin import calculator, evaluate
 from tests.support.local import local_settings
 
-pytestmark = [pytest.mark.integration, pytest.mark.local_model]
+# One event loop for the module: ChatOpenAI keeps one async HTTP client per base URL, and its
+# connections belong to the loop that opened them.
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.local_model,
+    pytest.mark.asyncio(loop_scope="module"),
+]
 
 
 @pytest.fixture(scope="module")
