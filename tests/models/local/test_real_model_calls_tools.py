@@ -12,16 +12,15 @@ from langgraph.prebuilt import create_react_agent
 from maximus import ModelResolver
 from maximus.models.local.chat import ChatLlamaCpp
 from maximus.models.local.server import LocalModelServer
+from maximus.models.local.toolcalls import register_handler
 from maximus.tools.builtin import calculator, evaluate
 from tests.support.local import local_settings
 
-# One event loop for the module: ChatOpenAI keeps one async HTTP client per base URL, and its
-# connections belong to the loop that opened them.
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.local_model,
-    pytest.mark.asyncio(loop_scope="module"),
-]
+pytestmark = [pytest.mark.integration, pytest.mark.local_model]
+
+# One event loop for the module's async tests: ChatOpenAI keeps one async HTTP client per base
+# URL, and its connections belong to the loop that opened them.
+module_loop = pytest.mark.asyncio(loop_scope="module")
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +37,33 @@ def model(model_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 QUESTION = "What is (128 + 256) * 3 - 17?"
 
 
+def test_without_tools_the_prompt_is_byte_for_byte_llama_cpps_own(model_file: Path) -> None:
+    import llama_cpp
+
+    llama = llama_cpp.Llama(str(model_file), vocab_only=True, verbose=False)
+    assert llama.chat_format == "chat_template.default"  # what the server used before
+    prompts: list[list[int]] = []
+
+    class Recorded(Exception):
+        pass
+
+    def record(*, prompt: list[int], **_: object) -> None:  # only the generation is faked
+        prompts.append(list(prompt))
+        raise Recorded
+
+    llama.create_completion = record  # type: ignore[method-assign,assignment]
+    messages = [
+        {"role": "system", "content": "Plan the goal & answer in JSON: <plan>."},
+        {"role": "user", "content": "What is 17*23? Use the calculator."},
+    ]
+    for chat_format in ("chat_template.default", register_handler()):
+        llama.chat_format = chat_format
+        with pytest.raises(Recorded):
+            llama.create_chat_completion(messages=messages)  # type: ignore[arg-type]
+    assert len(prompts) == 2 and prompts[0] == prompts[1]
+
+
+@module_loop
 async def test_bound_tools_come_back_as_a_tool_call_streaming_or_not(model: ChatLlamaCpp) -> None:
     bound = model.bind_tools([calculator])
     reply = await bound.ainvoke([HumanMessage(QUESTION)])
@@ -65,6 +91,7 @@ REACT_PROMPT = (
 )
 
 
+@module_loop
 async def test_the_prebuilt_react_agent_runs_the_calculator_and_answers(
     model: ChatLlamaCpp,
 ) -> None:
