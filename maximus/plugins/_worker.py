@@ -2,17 +2,22 @@
 
 Reads one JSON request per line on stdin and answers one JSON reply per line on the stdout
 it was started with; the plugin's own prints go to stderr. The first request loads the
-plugin. Before any plugin code runs, the worker caps its address space (``RLIMIT_AS``) and
-holds the whole process to the plugin's permissions (the sandbox's audit hook); before each
-call it allows ``cpu_s`` more CPU seconds (``RLIMIT_CPU``: the kernel stops a runaway loop
-with ``SIGXCPU``). The host enforces wall time by killing the process.
+plugin. Before any plugin code runs, the worker sets no-new-privileges (``PR_SET_NO_NEW_PRIVS``:
+no set-uid program it starts gains privileges), caps its address space (``RLIMIT_AS``) and
+holds the whole process to the plugin's permissions (the sandbox's audit hook, with its private
+temporary directory writable); before each call it allows ``cpu_s`` more CPU seconds
+(``RLIMIT_CPU``: the kernel stops a runaway loop with ``SIGXCPU``). A write past
+``RLIMIT_FSIZE`` fails with an error instead of killing it. The host enforces wall time by
+killing the process group.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import resource
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -20,7 +25,7 @@ from typing import IO, Any
 
 from langchain_core.tools import BaseTool, ToolException
 
-from maximus.errors import MaximusError
+from maximus.errors import MaximusError, PluginLoadError
 from maximus.plugins import _imports
 from maximus.plugins._guards import NetworkGuard
 from maximus.plugins.base import BasePlugin, PluginContext
@@ -55,8 +60,12 @@ class _Worker:
         data_dir = Path(msg["data_dir"]) if msg.get("data_dir") else None
         source = msg["source"]
         code_dir = source.get("root") or msg.get("code_dir")
+        temp_dir = Path(msg["temp_dir"]) if msg.get("temp_dir") else None
         self.policy = SandboxPolicy.from_manifest(
-            manifest, data_dir=data_dir, code_dir=Path(code_dir) if code_dir else None
+            manifest,
+            data_dir=data_dir,
+            code_dir=Path(code_dir) if code_dir else None,
+            temp_dir=temp_dir,
         )
         _limit_memory(manifest.limits.memory_mb)
         self.limit_cpu(manifest.limits.cpu_s)
@@ -70,12 +79,25 @@ class _Worker:
         if kind == "module":
             plugin: Any = ModulePlugin(made)
         else:
-            plugin = made() if isinstance(made, type) else made
+            try:
+                plugin = made() if isinstance(made, type) else made
+            except (Exception, SystemExit) as exc:  # the same words as in process
+                raise PluginLoadError(
+                    f"plugin {name!r}: constructing it failed: {type(exc).__name__}: {exc}"
+                ) from exc
         if not isinstance(plugin, BasePlugin):
-            raise TypeError(f"{source} made a {type(plugin).__name__}, not a BasePlugin")
+            where = manifest.entry_point or source.get("target")
+            raise PluginLoadError(
+                f"plugin {name!r}: {where} made a {type(plugin).__name__}, not a BasePlugin"
+            )
         network = NetworkGuard(manifest.permissions.network, name)
         plugin.bind(PluginContext(name, manifest, msg.get("config") or {}, data_dir, network))
-        ready = plugin.initialize()
+        try:
+            ready = plugin.initialize()
+        except (Exception, SystemExit) as exc:
+            raise PluginLoadError(
+                f"plugin {name!r}: initialize() raised {type(exc).__name__}: {exc}"
+            ) from exc
         if ready is not True:
             return {"ok": False, "error": f"plugin {name!r}: initialize() returned {ready!r}"}
         self.plugin = plugin
@@ -130,6 +152,13 @@ class _Worker:
         except (Exception, SystemExit) as exc:
             traceback.print_exc()  # to stderr: the host keeps the last lines
             name = self.policy.plugin if self.policy else "?"
+            if isinstance(exc, OSError) and exc.errno == errno.EFBIG and self.policy:
+                limit = self.policy.limits.file_mb
+                return {
+                    "ok": False,
+                    "error": f"plugin {name!r} wrote a file past its size limit of {limit} MB "
+                    "(limits.file_mb)",
+                }
             if isinstance(exc, MaximusError | ToolException):
                 text = exc.message if isinstance(exc, MaximusError) else str(exc)
                 return {"ok": False, "error": text}
@@ -170,8 +199,25 @@ def _jsonable(value: Any) -> Any:
         return str(value)
 
 
+def no_new_privileges() -> bool:
+    """Set ``PR_SET_NO_NEW_PRIVS`` on this process (Linux; no root needed); whether it held."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        done = libc.prctl(38, 1, 0, 0, 0) == 0  # PR_SET_NO_NEW_PRIVS
+    except (OSError, AttributeError):
+        return False
+    del libc  # no handle to the C library is left for plugin code
+    return done
+
+
 def main() -> None:
     """Serve requests until stdin closes (the host exited) or a cleanup request."""
+    no_new_privileges()
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-large write fails; no kill
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # prints from plugin code must not corrupt the replies
     sys.stdout = sys.stderr

@@ -6,11 +6,14 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from tests.support.gemini_server import GeminiServer, agent_responder
 
 MAXIMUS = [sys.executable, "-m", "maximus.cli"]
+ROOT = Path(__file__).resolve().parents[2]
+"""This checkout: the command imports its ``maximus``, not the one installed in the venv."""
 
 
 def maximus(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -19,7 +22,7 @@ def maximus(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "COLUMNS": "200", **(env or {})},
+        env={**os.environ, "COLUMNS": "200", "PYTHONPATH": str(ROOT), **(env or {})},
         stdin=subprocess.DEVNULL,
     )
 
