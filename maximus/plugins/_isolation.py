@@ -332,7 +332,8 @@ def start_isolated(
     limits = Limits.model_validate(
         {
             **manifest.limits.model_dump(),
-            "timeout_s": manifest.limits.timeout_s + _ISOLATION_GRACE_S,
+            # The client enforces the call's limit; this backup also allows a restart.
+            "timeout_s": manifest.limits.timeout_s + STARTUP_S + _ISOLATION_GRACE_S,
         }
     )
     policy = SandboxPolicy(plugin=source.name, limits=limits, enforce=False)

@@ -13,6 +13,7 @@ killing the process group.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -20,12 +21,13 @@ import resource
 import signal
 import sys
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from langchain_core.tools import BaseTool, ToolException
 
-from maximus.errors import MaximusError, PluginLoadError
+from maximus.errors import MaximusError, PluginLoadError, PluginTimeoutError
 from maximus.plugins import _imports
 from maximus.plugins._guards import NetworkGuard
 from maximus.plugins.base import BasePlugin, PluginContext
@@ -40,6 +42,8 @@ class _Worker:
         self.plugin: BasePlugin | None = None
         self.policy: SandboxPolicy | None = None
         self.tools: dict[str, BaseTool] = {}
+        self.doing: str | None = None
+        """``tool 'x'`` or ``execute()`` while plugin code runs, for error messages."""
 
     def send(self, reply: dict[str, Any]) -> None:
         self.out.write(json.dumps(reply, default=str).encode() + b"\n")
@@ -93,7 +97,10 @@ class _Worker:
         network = NetworkGuard(manifest.permissions.network, name)
         plugin.bind(PluginContext(name, manifest, msg.get("config") or {}, data_dir, network))
         try:
-            ready = plugin.initialize()
+            with _deadline(manifest.limits.timeout_s, f"plugin {name!r}: initialize()"):
+                ready = plugin.initialize()
+        except PluginTimeoutError:
+            raise
         except (Exception, SystemExit) as exc:
             raise PluginLoadError(
                 f"plugin {name!r}: initialize() raised {type(exc).__name__}: {exc}"
@@ -109,14 +116,15 @@ class _Worker:
         assert self.plugin is not None and self.policy is not None
         self.limit_cpu(self.policy.limits.cpu_s)
         if msg["op"] == "execute":
+            what = self.doing = "execute()"
             result = self.plugin.execute(msg.get("context") or {})
-            what = "execute()"
         else:
             tool = self.tools.get(msg["tool"])
             if tool is None:
                 return {"ok": False, "error": f"plugin has no tool {msg['tool']!r}"}
+            what = self.doing = f"tool {tool.name!r}"
             result = tool.invoke(msg.get("args") or {})
-            what = f"tool {tool.name!r}"
+        self.doing = None
         result = result if isinstance(result, str) else _jsonable(result)
         cap = self.policy.limits.max_output_bytes
         size = output_size(result, cap)
@@ -130,6 +138,7 @@ class _Worker:
 
     def handle(self, msg: dict[str, Any]) -> dict[str, Any] | None:
         op = msg.get("op")
+        self.doing = None
         try:
             if op == "load":
                 return self.load(msg)
@@ -163,7 +172,27 @@ class _Worker:
                 text = exc.message if isinstance(exc, MaximusError) else str(exc)
                 return {"ok": False, "error": text}
             text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            if self.doing == "execute()":  # the same words as in process
+                return {"ok": False, "error": f"plugin {name!r}: execute() raised {text}"}
+            if self.doing is not None:
+                return {"ok": False, "error": f"{self.doing} of plugin {name!r} failed: {text}"}
             return {"ok": False, "error": f"plugin {name!r}: {text}"}
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float, what: str) -> Iterator[None]:
+    """Interrupt the block (on this, the main thread) after ``seconds`` of wall time."""
+
+    def expire(signum: int, frame: Any) -> None:
+        raise PluginTimeoutError(f"{what} ran past its {seconds:g} s limit")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _limit_memory(megabytes: int) -> None:
