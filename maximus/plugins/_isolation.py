@@ -52,7 +52,8 @@ def worker_env(temp_dir: str) -> dict[str, str]:
     """The worker's environment: a few neutral variables, the import path, and its private
     temporary directory as ``TMPDIR`` and ``HOME``."""
     env = {k: v for k, v in os.environ.items() if k in _ENV_KEEP or k.startswith("LC_")}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    # Absolute: the worker runs in its temporary directory, not the host's working directory.
+    env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in sys.path)
     for name in ("TMPDIR", "TEMP", "TMP", "HOME"):
         env[name] = temp_dir
     return env
