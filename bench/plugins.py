@@ -117,8 +117,18 @@ def load_round(root: Path) -> tuple[list[float], float]:
     plugins, site, group = generate(root / tag, tag)
     sys.path.insert(0, str(site))
     try:
+        # Trusted, so they load in process: this measures loading, not worker start-up
+        # (untrusted plugins would each start a worker; see call_overheads for its cost).
+        half = PLUGINS // 2
+        names = [f"d{tag}_{i}" for i in range(half)] + [
+            f"e{tag}_{i}" for i in range(PLUGINS - half)
+        ]
         manager = PluginManager(
-            data_dir=root / tag / "data", paths=[plugins], entry_point_group=group, core=False
+            data_dir=root / tag / "data",
+            paths=[plugins],
+            entry_point_group=group,
+            core=False,
+            overrides={name: {"trusted": True} for name in names},
         )
         started = time.perf_counter()
         infos = manager.discover()
@@ -190,7 +200,12 @@ def call_overheads(root: Path) -> dict[str, float]:
             f"name: {name}\nversion: 1.0.0\nentry_point: plugin:Plugin\n"
             f"permissions: {{isolation: {isolation}}}\n"
         )
-    manager = PluginManager(data_dir=root / "calls-data", core=False, entry_point_group=None)
+    manager = PluginManager(
+        data_dir=root / "calls-data",
+        core=False,
+        entry_point_group=None,
+        overrides={"inproc": {"trusted": True}},  # in process needs the operator's trust
+    )
     manager.load_plugin(root / "calls" / "inproc")
     sandboxed: BaseTool = manager.registry.get("add")
     args = {"a": 1, "b": 2}

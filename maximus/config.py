@@ -169,7 +169,12 @@ class MemorySettings(BaseModel):
     vault_key_file: Path | None = None
     """A file holding the key(s), one per line, newest first; used when ``vault_key`` is unset."""
     vault_reveal_max: Literal["none", "low", "medium", "high"] = "medium"
-    """The highest sensitivity whose secret the ``reveal_secret`` tool may return."""
+    """The highest sensitivity whose secret a tool may receive through a ``{{vault:<id>}}``
+    reference."""
+    vault_tools: list[str] = Field(default_factory=list)
+    """The tools that may receive vault secrets (references in their arguments are replaced
+    with the plaintext inside the call); ``["*"]`` allows every tool, and empty (the default)
+    none. The model only ever sees the reference."""
     ttl: MemoryTTLs = Field(default_factory=MemoryTTLs)
     agent_id: str = "default"
     """The agent whose private namespace the tools read and write."""

@@ -1,4 +1,5 @@
-"""``maximus memory``: add, search, list, export, import, sweep, migrate, verify, vault keys.
+"""``maximus memory``: add, search, list, export, import, reveal, sweep, migrate, verify, vault
+keys.
 
 Every command opens the store the settings name (``MAXIMUS_MEMORY__*``); ``--backend``,
 ``--path`` and ``--url`` override them. ``search`` and ``list`` take the memory type the same
@@ -256,6 +257,31 @@ def import_(
                     bar.advance(task)
         store.flush()
     _out.print(f"imported {count} records")
+
+
+@memory_app.command("reveal")
+def reveal(
+    record_id: Annotated[str, typer.Argument(help="The vault entry's id.")],
+    user: UserOpt = None,
+    backend: Backend = None,
+    path: PathOpt = None,
+    url: UrlOpt = None,
+) -> None:
+    """Print a vault secret for you, the owner (the agent only ever gets a reference).
+
+    The sensitivity policy (MAXIMUS_MEMORY__VAULT_REVEAL_MAX) applies; the reveal is logged,
+    without the value.
+    """
+    import logging
+
+    with _store(backend, path, url) as store:
+        owner = user or store.settings.user_id
+        secret = store.reveal(record_id, user_id=owner)
+    logging.getLogger("maximus.memory.vault").warning(
+        "vault entry %s of user %s revealed on the command line", record_id, owner
+    )
+    _err.print(f"vault entry {record_id} revealed (logged without the value)")
+    typer.echo(secret)
 
 
 def _open(file: Path, mode: str) -> Any:

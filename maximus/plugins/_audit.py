@@ -3,11 +3,21 @@
 It checks ``open``, directory listings, file changes, sockets, DNS, process creation and
 ``setrlimit`` while plugin code runs (the policy is in a context variable set by the sandbox),
 or in every thread of an isolation worker (:func:`enforce_in_process`).
+
+Native code is a permission (``native``). Without it the hook refuses every ``ctypes`` event
+(``ctypes.dlopen``, ``ctypes.dlsym``, ``ctypes.cdata``, ``ctypes.call_function``...), the
+import of ``cffi`` when not yet loaded, and the import of any
+extension module from outside the environment's installed packages (a plugin's own ``.so``).
+A ``cffi`` backend the host already loaded is guarded at its ``load_library`` entry point.
+What an audit hook cannot see, it cannot stop: C code that some already-loaded extension
+exposes without raising an audit event. That is why plugins the operator does not trust run
+in a worker process.
 """
 
 from __future__ import annotations
 
 import contextvars
+import importlib.machinery
 import os
 import sys
 import threading
@@ -16,7 +26,7 @@ from typing import Any
 
 from maximus.errors import PluginSandboxError
 from maximus.plugins._guards import NetworkGuard
-from maximus.plugins._policy import SandboxPolicy
+from maximus.plugins._policy import SandboxPolicy, installed
 
 # --- the audit hook -----------------------------------------------------------------------
 
@@ -27,6 +37,7 @@ _process_policy: SandboxPolicy | None = None
 _hook_installed = False
 _hook_lock = threading.Lock()
 _checking = threading.local()
+_EXTENSION_SUFFIXES = tuple(importlib.machinery.EXTENSION_SUFFIXES)
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 
@@ -102,6 +113,55 @@ def _on_limits(policy: SandboxPolicy, args: tuple[Any, ...]) -> None:
     raise PluginSandboxError(f"plugin {policy.plugin!r} may not change resource limits")
 
 
+_NATIVE_MODULES = ("cffi", "_cffi_backend")
+"""Refused by name: ``ctypes`` raises audit events on use, ``cffi`` does not."""
+
+
+def _refuse_native(policy: SandboxPolicy, what: str) -> None:
+    if not policy.native:
+        raise PluginSandboxError(
+            f"plugin {policy.plugin!r} may not load native code ({what}); it needs the "
+            "native permission"
+        )
+
+
+def _on_ctypes(policy: SandboxPolicy, args: tuple[Any, ...]) -> None:
+    _refuse_native(policy, "ctypes")
+
+
+def _on_import(policy: SandboxPolicy, args: tuple[Any, ...]) -> None:
+    if policy.native or not args or not isinstance(args[0], str):
+        return
+    name = args[0]
+    if name.split(".", 1)[0] in _NATIVE_MODULES:
+        _refuse_native(policy, f"import {name}")
+    filename = args[1] if len(args) > 1 else None
+    if isinstance(filename, str | bytes) and filename:
+        path = os.path.realpath(os.fsdecode(filename))
+        if path.endswith(_EXTENSION_SUFFIXES) and not installed(path):
+            _refuse_native(policy, f"extension module {path!r} is not an installed package")
+
+
+def _guarded_loader(load: Callable[..., Any]) -> Callable[..., Any]:
+    def load_library(*args: Any, **kwargs: Any) -> Any:
+        policy = _ACTIVE.get() or _process_policy
+        if policy is not None and policy.enforce:
+            _refuse_native(policy, "cffi")
+        return load(*args, **kwargs)
+
+    load_library.__maximus_guard__ = True  # type: ignore[attr-defined]
+    return load_library
+
+
+def guard_cffi() -> None:
+    """Route an already-loaded ``cffi`` backend's ``load_library`` through the policy (an
+    audit hook does not see it)."""
+    backend = sys.modules.get("_cffi_backend")
+    load = getattr(backend, "load_library", None)
+    if load is not None and not getattr(load, "__maximus_guard__", False):
+        backend.load_library = _guarded_loader(load)  # type: ignore[union-attr]
+
+
 _HANDLERS: dict[str, Callable[[SandboxPolicy, tuple[Any, ...]], None]] = {
     "open": _on_open,
     "os.listdir": _on_list,
@@ -136,13 +196,16 @@ _HANDLERS: dict[str, Callable[[SandboxPolicy, tuple[Any, ...]], None]] = {
     "pty.spawn": _on_spawn,
     "resource.setrlimit": _on_limits,
     "resource.prlimit": _on_limits,
+    "import": _on_import,
 }
 
 
 def _audit(event: str, args: tuple[Any, ...]) -> None:
     handler = _HANDLERS.get(event)
     if handler is None:
-        return
+        if not event.startswith("ctypes."):
+            return
+        handler = _on_ctypes
     policy = _ACTIVE.get() or _process_policy
     if policy is None or not policy.enforce or getattr(_checking, "busy", False):
         return
@@ -159,8 +222,14 @@ def install_audit_hook() -> None:
     global _hook_installed
     with _hook_lock:
         if not _hook_installed:
+            # Loaded before any plugin runs, so ``import ctypes`` (which opens the C library
+            # as it loads) is a cache hit for plugin code and libraries that only probe for
+            # it; using it raises ``ctypes.*`` events, which the policy refuses.
+            import ctypes  # noqa: F401
+
             sys.addaudithook(_audit)
             _hook_installed = True
+    guard_cffi()
 
 
 def enforce_in_process(policy: SandboxPolicy | None) -> None:

@@ -1,11 +1,14 @@
 """Process isolation, host side: a warm worker subprocess per untrusted plugin.
 
 The worker (:mod:`maximus.plugins._worker`) imports and initializes the plugin, sets its own
-``RLIMIT_AS`` (memory) and a per-call ``RLIMIT_CPU``, and holds the whole process to the
-plugin's permissions with the sandbox's audit hook. The host talks to it over pipes, one JSON
-object per line in each direction (JSON, never pickle: the worker is not trusted). The host
-waits at most the call's time limit, then kills the worker; a worker that dies (a crash, a
-CPU or memory limit) costs only the call in flight, and the next call starts a new one.
+``RLIMIT_AS`` (memory), a per-call ``RLIMIT_CPU`` and no-new-privileges, and holds the whole
+process to the plugin's permissions with the sandbox's audit hook. Before it loads anything,
+the host caps its process count (``RLIMIT_NPROC``) and file size (``RLIMIT_FSIZE``). It gets a
+minimal environment (no ``MAXIMUS_*`` settings, no API keys) and a private temporary directory,
+removed with the worker. The host talks to it over pipes, one JSON object per line in each
+direction (JSON, never pickle: the worker is not trusted). The host waits at most the call's
+time limit, then kills the worker's whole process group; a worker that dies (a crash, a CPU or
+memory limit) costs only the call in flight, and the next call starts a new one.
 """
 
 from __future__ import annotations
@@ -13,10 +16,13 @@ from __future__ import annotations
 import collections
 import json
 import os
+import resource
 import select
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from typing import IO, Any
@@ -34,6 +40,49 @@ STARTUP_S = 60.0
 _ISOLATION_GRACE_S = 5.0
 """What the host adds to a call's timeout, so the worker's own limit fires first."""
 _TAIL = 40
+_ENV_KEEP = (
+    "PATH", "LANG", "LANGUAGE", "TZ", "PYTHONHASHSEED", "PYTHONUTF8", "PYTHONIOENCODING",
+    "SSL_CERT_FILE", "SSL_CERT_DIR", "VIRTUAL_ENV", "PYTHONDONTWRITEBYTECODE",
+)  # fmt: skip
+"""The host's environment variables a worker sees (plus ``LC_*``); nothing else, so secrets
+in the environment stay with the host."""
+
+
+def worker_env(temp_dir: str) -> dict[str, str]:
+    """The worker's environment: a few neutral variables, the import path, and its private
+    temporary directory as ``TMPDIR`` and ``HOME``."""
+    env = {k: v for k, v in os.environ.items() if k in _ENV_KEEP or k.startswith("LC_")}
+    # Absolute: the worker runs in its temporary directory, not the host's working directory.
+    env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in sys.path)
+    for name in ("TMPDIR", "TEMP", "TMP", "HOME"):
+        env[name] = temp_dir
+    return env
+
+
+def _processes_of(uid: int) -> int:
+    count = 0
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid == uid:
+                    count += 1
+            except OSError:
+                continue  # it exited
+    return count
+
+
+def limit_worker(pid: int, limits: Limits) -> None:
+    """Cap a started worker's process count and file size, before it loads any plugin code
+    (``prlimit``; Linux). Where the kernel refuses, the worker runs without that cap."""
+    if not hasattr(resource, "prlimit"):
+        return
+    try:
+        nproc = _processes_of(os.getuid()) + limits.processes
+        resource.prlimit(pid, resource.RLIMIT_NPROC, (nproc, nproc))
+        size = limits.file_mb << 20
+        resource.prlimit(pid, resource.RLIMIT_FSIZE, (size, size))
+    except (OSError, ValueError):
+        pass  # not allowed here (a container without the capability): the other limits hold
 
 
 class WorkerClient:
@@ -54,6 +103,8 @@ class WorkerClient:
         self._buffer = bytearray()
         self._stderr: collections.deque[str] = collections.deque(maxlen=_TAIL)
         self._max_reply = limits.max_output_bytes * 6 + (1 << 20)  # JSON may escape 6:1
+        self.temp_dir: str | None = None
+        """The running worker's private temporary directory."""
         self.starts = 0
         self.tools: list[dict[str, Any]] = []
 
@@ -72,22 +123,25 @@ class WorkerClient:
             return self._start()
 
     def _start(self) -> list[dict[str, Any]]:
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         self._buffer.clear()
         self._stderr.clear()
+        self.temp_dir = tempfile.mkdtemp(prefix=f"maximus-plugin-{self.plugin}-")
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "maximus.plugins._worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=env,
-            start_new_session=True,  # the terminal's Ctrl-C is the host's to handle
+            env=worker_env(self.temp_dir),
+            cwd=self.temp_dir,
+            start_new_session=True,  # its own process group: killed whole; Ctrl-C is ours
         )
+        limit_worker(self._proc.pid, self._limits)  # it reads its first request only after
         self.starts += 1
         assert self._proc.stderr is not None
         threading.Thread(target=_drain, args=(self._proc.stderr, self._stderr), daemon=True).start()
         try:
-            reply = self._exchange(self._load, STARTUP_S + self._limits.timeout_s, "loading")
+            load = {**self._load, "temp_dir": self.temp_dir}
+            reply = self._exchange(load, STARTUP_S + self._limits.timeout_s, "loading")
         except PluginError as exc:
             raise PluginLoadError(exc.message) from None
         if not reply.get("ok"):
@@ -164,11 +218,16 @@ class WorkerClient:
         reason = f"exit status {code}"
         if code is not None and code < 0:
             name = signal.Signals(-code).name
-            hint = {"SIGXCPU": " (CPU limit)", "SIGKILL": " (killed)", "SIGSEGV": " (crash)"}
+            hint = {
+                "SIGXCPU": " (CPU limit)",
+                "SIGXFSZ": " (file size limit)",
+                "SIGKILL": " (killed)",
+                "SIGSEGV": " (crash)",
+            }
             reason = f"signal {name}{hint.get(name, '')}"
         time.sleep(0.05)  # let the stderr thread catch the last lines
         tail = " | ".join(list(self._stderr)[-5:])
-        self._proc = None
+        self._kill()  # its children and its temporary directory go with it
         return PluginError(
             f"plugin {self.plugin!r}: its worker process died during {what} ({reason})"
             + (f"; last output: {tail}" if tail else "")
@@ -176,17 +235,26 @@ class WorkerClient:
 
     def _kill(self) -> None:
         proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            proc.kill()
+        if proc is not None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # the worker and anything it started
+            except (ProcessLookupError, PermissionError):
+                pass  # the group is gone already
             proc.wait()
+            for stream in (proc.stdin, proc.stdout):
+                if stream is not None:
+                    stream.close()
         self._buffer.clear()
+        temp, self.temp_dir = self.temp_dir, None
+        if temp is not None:
+            shutil.rmtree(temp, ignore_errors=True)
 
     def close(self) -> None:
         """Ask the worker to clean up and exit; kill it if it does not."""
         with self._lock:
             proc = self._proc
             if proc is None or proc.poll() is not None:
-                self._proc = None
+                self._kill()
                 return
             try:
                 self._exchange({"op": "cleanup"}, 5.0, "cleanup")
@@ -265,7 +333,8 @@ def start_isolated(
     limits = Limits.model_validate(
         {
             **manifest.limits.model_dump(),
-            "timeout_s": manifest.limits.timeout_s + _ISOLATION_GRACE_S,
+            # The client enforces the call's limit; this backup also allows a restart.
+            "timeout_s": manifest.limits.timeout_s + STARTUP_S + _ISOLATION_GRACE_S,
         }
     )
     policy = SandboxPolicy(plugin=source.name, limits=limits, enforce=False)

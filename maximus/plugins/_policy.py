@@ -45,6 +45,10 @@ class SandboxPolicy:
     """Where the plugin's own code lives (readable)."""
     enforce: bool = True
     """Check calls with the audit hook (off for proxies of isolated plugins)."""
+    native: bool = False
+    """May load native code (``ctypes``, ``cffi``, extension modules of its own)."""
+    temp_dir: str | None = None
+    """A private temporary directory (process isolation), readable and writable."""
 
     @classmethod
     def from_manifest(
@@ -54,6 +58,7 @@ class SandboxPolicy:
         data_dir: Path | None = None,
         code_dir: Path | None = None,
         enforce: bool = True,
+        temp_dir: Path | None = None,
     ) -> SandboxPolicy:
         """The policy a manifest's permissions and limits declare."""
         perms = manifest.permissions
@@ -65,6 +70,8 @@ class SandboxPolicy:
             subprocess=perms.subprocess,
             code_dir=None if code_dir is None else os.path.realpath(code_dir),
             enforce=enforce,
+            native=perms.native,
+            temp_dir=None if temp_dir is None else os.path.realpath(temp_dir),
         )
 
     def may_read(self, path: str) -> bool:
@@ -73,15 +80,40 @@ class SandboxPolicy:
             return True
         if self.code_dir is not None and _under(path, self.code_dir):
             return True
+        if self.temp_dir is not None and _under(path, self.temp_dir):
+            return True
         return any(_under(path, root) for root in _library_roots())
 
     def check_write(self, path: str) -> None:
-        """Refuse a change to ``path`` (already resolved) outside the plugin's directory."""
+        """Refuse a change to ``path`` (already resolved) outside the plugin's directory
+        (and its private temporary directory)."""
+        if self.temp_dir is not None and _under(path, self.temp_dir):
+            return
         if self.files is None or not self.files.contains(path):
             raise PluginSandboxError(
                 f"plugin {self.plugin!r} may not write {path!r}: only inside its own "
                 "directory, with the filesystem permission"
             )
+
+
+@functools.lru_cache(maxsize=1)
+def _install_roots() -> tuple[str, ...]:
+    """Where the environment's installed packages and Python's own library live: extension
+    modules from there may be imported without the ``native`` permission."""
+    import site
+    import sysconfig
+
+    paths = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    paths.update(site.getsitepackages())
+    if site.ENABLE_USER_SITE and site.getusersitepackages():
+        paths.add(site.getusersitepackages())
+    return tuple(sorted({os.path.realpath(p) for p in paths if p}))
+
+
+def installed(path: str) -> bool:
+    """Whether ``path`` (resolved) is in the environment's installed packages or Python's
+    library."""
+    return any(_under(path, root) for root in _install_roots())
 
 
 def _under(path: str, root: str) -> bool:

@@ -19,7 +19,8 @@ requires: []
 permissions:
   filesystem: false      # true: one private directory (context.data_dir)
   network: null          # or {{hosts: ["api.example.com"], allow_private: []}}
-  isolation: inprocess   # process: a worker subprocess with CPU, memory and time limits
+  native: false          # true: may load native code (ctypes, cffi, its own .so files)
+  # isolation: a worker subprocess unless the operator marks the plugin trusted
 limits:
   timeout_s: 10
   max_output_bytes: 100000

@@ -33,6 +33,10 @@ class PluginOverride(BaseModel):
     """Replaces the manifest's permissions (to grant more, or less)."""
     limits: Limits | None = None
     """Replaces the manifest's limits."""
+    trusted: bool | None = None
+    """The operator trusts this plugin's code: it may run in process (its manifest's
+    ``isolation``; in process by default). Untrusted plugins always run in a worker process.
+    Only the operator can say this; a manifest cannot."""
 
     def apply(self, manifest: PluginManifest) -> PluginManifest:
         """``manifest`` with these permissions and limits in place of its own."""
@@ -115,4 +119,5 @@ def merged_override(path: Path, given: PluginOverride | None, name: str) -> Plug
         config={**saved.config, **given.config},
         permissions=given.permissions or saved.permissions,
         limits=given.limits or saved.limits,
+        trusted=given.trusted if given.trusted is not None else saved.trusted,
     )

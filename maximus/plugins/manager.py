@@ -102,6 +102,8 @@ class _Record:
     sandbox: Sandbox | None = None
     tools: list[BaseTool] = field(default_factory=list)
     load_ms: float | None = None
+    isolation: str | None = None
+    """Where it runs once started: ``inprocess`` or ``process``."""
 
     def info(self) -> PluginInfo:
         manifest = self.source.manifest if self.source else None
@@ -116,7 +118,7 @@ class _Record:
             error=self.error.message if self.error else None,
             tools=tuple(t.name for t in self.tools),
             requires=manifest.requires if manifest else (),
-            isolation=manifest.permissions.isolation if manifest else "inprocess",
+            isolation=self.isolation or _declared_isolation(self.source),
             load_ms=self.load_ms,
             manifest=manifest,
         )
@@ -340,7 +342,8 @@ class PluginManager:
             data_dir.mkdir(parents=True, exist_ok=True)
         network = NetworkGuard(manifest.permissions.network, record.name)
         context = PluginContext(record.name, manifest, config, data_dir, network)
-        if manifest.permissions.isolation == "process":
+        record.isolation = isolation_for(manifest, trusted=_trusted(source, override))
+        if record.isolation == "process":
             plugin, sandbox = start_isolated(source, manifest, context)
         else:
             sandbox = Sandbox(
@@ -663,6 +666,25 @@ class PluginManager:
         return merged_override(self.state_file, self._overrides.get(name), name)
 
 
+def isolation_for(manifest: PluginManifest, *, trusted: bool) -> str:
+    """Where a plugin runs: in a worker process unless it is trusted (core, or marked
+    ``trusted`` by the operator) and does not ask for process isolation itself."""
+    if not trusted:
+        return "process"
+    return manifest.permissions.isolation or "inprocess"
+
+
+def _trusted(source: PluginSource, override: PluginOverride) -> bool:
+    return source.origin == "core" or bool(override.trusted)
+
+
+def _declared_isolation(source: PluginSource | None) -> str:
+    if source is None:
+        return "process"
+    trusted = source.origin == "core"
+    return isolation_for(source.manifest, trusted=trusted)
+
+
 def _maximus_version() -> str:
     from maximus._version import __version__
 
@@ -694,4 +716,4 @@ def get_plugin_manager(
     return manager
 
 
-__all__ = ["PluginInfo", "PluginManager", "PluginState", "get_plugin_manager"]
+__all__ = ["PluginInfo", "PluginManager", "PluginState", "get_plugin_manager", "isolation_for"]

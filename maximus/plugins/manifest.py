@@ -17,7 +17,9 @@ Example ``plugin.yaml``::
     permissions:
       filesystem: true                      # one private directory, nothing else
       network: {hosts: ["api.weather.example"], allow_private: []}
-      isolation: process                    # run in a worker subprocess
+      native: false                         # load native code (ctypes, cffi, own .so)
+      isolation: process                    # run in a worker subprocess (the default
+                                            # unless the operator trusts the plugin)
     limits: {timeout_s: 5, max_output_bytes: 65536, cpu_s: 5, memory_mb: 512}
     config_schema:
       type: object
@@ -95,8 +97,14 @@ class Permissions(BaseModel):
     """Outgoing connections, filtered by host and address; ``None`` means none at all."""
     subprocess: bool = False
     """Starting programs (``subprocess``, ``os.system``, ``exec``)."""
-    isolation: Literal["inprocess", "process"] = "inprocess"
-    """``process`` runs the plugin in a worker subprocess with CPU, memory and time limits."""
+    native: bool = False
+    """Loading native code: ``ctypes``, ``cffi``, and extension modules from outside the
+    environment's installed packages (the plugin's own ``.so`` files). Refused without it."""
+    isolation: Literal["inprocess", "process"] | None = None
+    """``process`` runs the plugin in a worker subprocess with CPU, memory, process-count and
+    file-size limits. ``None`` (the default) decides by trust: core plugins and plugins the
+    operator marks ``trusted`` run in process, every other plugin in a worker. ``inprocess``
+    is honoured only for core and trusted plugins."""
 
 
 class Limits(BaseModel):
@@ -112,6 +120,11 @@ class Limits(BaseModel):
     """CPU seconds per call in process isolation (``RLIMIT_CPU``)."""
     memory_mb: int = Field(default=1024, ge=64)
     """Address space of the worker in process isolation (``RLIMIT_AS``)."""
+    processes: int = Field(default=16, ge=1)
+    """Processes the worker may start beyond the user's current count, in process isolation
+    (``RLIMIT_NPROC``; the kernel does not apply it to root)."""
+    file_mb: int = Field(default=256, ge=1)
+    """Largest file the worker may write, in process isolation (``RLIMIT_FSIZE``)."""
 
 
 class PluginManifest(BaseModel):

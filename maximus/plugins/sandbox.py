@@ -8,12 +8,14 @@ whose message the model sees. A result over ``limits.max_output_bytes`` is refus
 
 Permissions are enforced twice: by the helpers a plugin is given (:class:`FileScope`,
 :class:`NetworkGuard`), and by a :pep:`578` audit hook that checks ``open``, directory
-listings, file changes, sockets, DNS, process creation and ``setrlimit`` while plugin code
-runs, so code that calls ``open`` or ``socket`` itself is held to the same rules. The hook
-sees the calling thread's context only: threads a plugin starts itself escape it, and so
-does native code. Plugins that are not trusted should run with ``isolation: process``
-(see :mod:`maximus.plugins._isolation`), where the same hook covers the whole worker and
-``setrlimit`` bounds CPU, memory and time.
+listings, file changes, sockets, DNS, process creation, ``setrlimit`` and native code
+(``ctypes``, ``cffi``, foreign extension modules: the ``native`` permission) while plugin
+code runs, so code that calls ``open`` or ``socket`` itself is held to the same rules. The
+hook sees the calling thread's context only: threads a plugin starts itself escape it, and
+so does C code an already-loaded extension runs without an audit event. Only core plugins
+and plugins the operator trusts run here; every other plugin runs in a worker process (see
+:mod:`maximus.plugins._isolation`), where the same hook covers the whole worker and resource
+limits bound CPU, memory, processes, file size and time.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from typing import Any
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
 
 from maximus.errors import PluginError, PluginSandboxError, PluginTimeoutError
-from maximus.plugins._audit import _ACTIVE, enforce_in_process, install_audit_hook
+from maximus.plugins._audit import _ACTIVE, enforce_in_process, guard_cffi, install_audit_hook
 from maximus.plugins._guards import FileScope, NetworkGuard
 from maximus.plugins._policy import SandboxPolicy
 
@@ -106,6 +108,7 @@ class Sandbox:
     def _bound(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Callable[[], Any]:
         context = contextvars.copy_context()
         if self.policy.enforce:
+            guard_cffi()  # the host may have loaded cffi since the last call
             context.run(_ACTIVE.set, self.policy)
         return functools.partial(context.run, fn, *args)
 

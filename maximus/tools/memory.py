@@ -6,8 +6,9 @@
 * ``remember``: stores a memory; the model names the type, or :func:`classify` picks it.
 * ``update_core_memory``: appends to or rewrites the persona/human block.
 * ``forget``: deletes a memory by type and id.
-* ``reveal_secret``: the only way to a vault secret, checked against the sensitivity policy
-  and marked side-effecting (so simulation and approval apply to it).
+* ``reveal_secret``: hands the model a *reference* to a vault secret, ``{{vault:<id>}}``, never
+  the secret. A tool the vault's policy allows receives the plaintext in place of the
+  reference, inside its call only (:mod:`maximus.tools.secrets`).
 
 :func:`make_recall` builds the active-retrieval hook the plan node calls before planning,
 and :func:`memory_lesson_writer` turns reflection lessons into procedural and episodic records.
@@ -34,7 +35,8 @@ from maximus.errors import MaximusError
 from maximus.memory.lessons import Lesson, LessonWriter
 from maximus.memory.longterm.records import MEMORY_TYPES, MemoryRecord, MemoryType, VaultEntry
 from maximus.memory.longterm.store import MemoryStore, SearchResult
-from maximus.tools.registry import side_effecting
+from maximus.memory.longterm.vault import check_reveal, reference
+from maximus.tools.secrets import SecretsTool, VaultSecrets
 
 _DESCRIPTIONS: dict[str, str] = {
     "core": "the persona and human blocks (who the agent is, who the user is)",
@@ -42,7 +44,7 @@ _DESCRIPTIONS: dict[str, str] = {
     "semantic": "facts and concepts about people, places, projects and things",
     "procedural": "how-to knowledge: workflows, guides, scripts and learned lessons",
     "resource": "documents, files and pages the user shared",
-    "vault": "credentials, API keys, bookmarks and contacts (secrets come back redacted)",
+    "vault": "credentials, API keys, bookmarks and contacts (secrets come back as references)",
 }
 
 
@@ -53,7 +55,8 @@ def render(record: MemoryRecord) -> str:
     if isinstance(record, VaultEntry):
         return (
             f"[vault {record.id}] {record.caption} ({record.entry_type}, "
-            f"sensitivity {record.sensitivity}; secret redacted, use reveal_secret)"
+            f"sensitivity {record.sensitivity}; pass {reference(record.id)} to a tool that "
+            "needs the secret)"
         )
     return f"[{kind} {record.id} @ {stamp}] {record.embed_text()}"
 
@@ -285,17 +288,32 @@ def memory_tools(
             raise ToolException(str(exc)) from exc
         return f"forgot {memory_type} memory {memory_id}"
 
-    @side_effecting
-    @tool
     async def reveal_secret(memory_id: str) -> str:
-        """Return the secret of a vault entry (if its sensitivity allows). Use only when the
-        task needs the secret itself."""
+        """Get the reference to a vault secret, {{vault:<id>}}, to put in the arguments of a
+        tool that needs the secret (for example an API key in a header). You never see the
+        secret itself: the tool receives it, if the vault's policy allows that tool.
+
+        Args:
+            memory_id: the vault entry's id, as shown in search results.
+        """
+        owner = run_user(user)
         try:
-            return await asyncio.to_thread(store.reveal, memory_id, user_id=run_user(user))
+            entry = await store.aget("vault", memory_id, user_id=owner)
+            check_reveal(entry.sensitivity, store.settings.vault_reveal_max)  # type: ignore[attr-defined]
         except MaximusError as exc:
             raise ToolException(str(exc)) from exc
+        return (
+            f"{reference(memory_id)} stands for the secret of vault entry {memory_id}; put it "
+            "in the arguments of the tool that needs the secret"
+        )
 
-    writers: list[BaseTool] = [remember, update_core_memory, forget, reveal_secret]
+    reveal = SecretsTool.from_function(
+        coroutine=reveal_secret,
+        name="reveal_secret",
+        secrets=VaultSecrets(store, user_id=user),
+    )
+
+    writers: list[BaseTool] = [remember, update_core_memory, forget, reveal]
     for writer in writers:
         writer.handle_tool_error = True  # the model reads the typed error, the run goes on
     return retriever_tools(store, user_id=user, agent_id=agent, k=k) + writers

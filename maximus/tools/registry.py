@@ -4,6 +4,12 @@ A tool declares itself side-effecting with ``metadata={"side_effecting": True}``
 :func:`side_effecting`); simulation holds such tools to the risk threshold. The registry is
 versioned, so the execute node rebuilds its ``ToolNode`` only when tools change, and a change
 is seen by the next step of any run without a restart.
+
+Every call through :meth:`ToolRegistry.tool_node` passes the registry's
+:class:`~maximus.tools.secrets.SecretsGuard`: vault references in the arguments become the
+plaintext inside the call only, and secrets echoed in the result become references again.
+Registering ``reveal_secret`` (a :class:`~maximus.tools.secrets.SecretsTool`) gives the guard
+its vault.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from langchain_core.tools import tool as as_tool
 from langgraph.prebuilt import ToolNode
 
 from maximus.errors import ToolRegistryError
+from maximus.tools.secrets import SecretsGuard, SecretsTool
 
 SIDE_EFFECTING = "side_effecting"
 
@@ -45,6 +52,8 @@ class ToolRegistry:
         self._lock = threading.Lock()
         self._node: tuple[int, ToolNode] | None = None
         self._catalog: tuple[int, str] | None = None
+        self.secrets = SecretsGuard()
+        """Resolves vault references in calls and redacts secrets in results."""
         for item in tools:
             self.register(item)
 
@@ -64,14 +73,19 @@ class ToolRegistry:
             if base.name in self._tools and not replace:
                 raise ToolRegistryError(f"a tool named {base.name!r} is already registered")
             self._tools[base.name] = base
+            if isinstance(base, SecretsTool) and base.secrets is not None:
+                self.secrets.source = base.secrets
             self._version += 1
         return base
 
     def unregister(self, name: str) -> None:
         """Remove a tool by name."""
         with self._lock:
-            if self._tools.pop(name, None) is None:
+            removed = self._tools.pop(name, None)
+            if removed is None:
                 raise ToolRegistryError(f"no tool named {name!r} is registered")
+            if isinstance(removed, SecretsTool) and removed.secrets is self.secrets.source:
+                self.secrets.source = None
             self._version += 1
 
     def get(self, name: str) -> BaseTool:
@@ -99,10 +113,17 @@ class ToolRegistry:
         return found is not None and is_side_effecting(found)
 
     def tool_node(self) -> ToolNode:
-        """A ``ToolNode`` over the current tools, rebuilt only when the registry changed."""
+        """A ``ToolNode`` over the current tools, rebuilt only when the registry changed; its
+        calls go through :attr:`secrets`."""
         node = self._node
         if node is None or node[0] != self._version:
-            node = (self._version, ToolNode(self.tools(), handle_tool_errors=True))
+            tool_node = ToolNode(
+                self.tools(),
+                handle_tool_errors=True,
+                wrap_tool_call=self.secrets.wrap,
+                awrap_tool_call=self.secrets.awrap,
+            )
+            node = (self._version, tool_node)
             self._node = node
         return node[1]
 

@@ -12,6 +12,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import maximus
+from tests.support.cli import cli_env
 
 MODULES = sorted(info.name for info in pkgutil.walk_packages(maximus.__path__, prefix="maximus."))
 
@@ -22,6 +23,7 @@ def _import_alone(module: str) -> tuple[str, int, str]:
         capture_output=True,
         text=True,
         timeout=120,
+        env=cli_env(),  # this checkout first on the path, not the one installed in the venv
     )
     return module, done.returncode, done.stderr[-2000:]
 

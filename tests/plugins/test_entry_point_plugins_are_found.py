@@ -47,6 +47,8 @@ def test_entry_points_load_both_kinds_of_plugin(site: Path, tmp_path: Path) -> N
     assert units.state is PluginState.LOADED and units.origin == "entry_point"
     assert "maximus-example-plugin" in units.location
     assert slugs.state is PluginState.LOADED and slugs.version == "0.1.0"
+    # Installed packages are not core and not trusted: each runs in a worker process.
+    assert units.isolation == slugs.isolation == "process"
     convert = pm.registry.get("convert_units")
     assert convert.invoke({"value": 100, "from_unit": "c", "to_unit": "f"}) == "212 f"
     assert convert.invoke({"value": 1, "from_unit": "mi", "to_unit": "km"}) == "1.60934 km"

@@ -179,9 +179,10 @@ def test_unload_refuses_while_required_and_reload_keeps_a_fitting_version(tmp_pa
     assert states(pm) == {"app": "unloaded", "base": "unloaded"} and len(pm.registry) == 0
 
 
-def test_execute_plugin_runs_in_the_sandbox(tmp_path: Path) -> None:
+@pytest.mark.parametrize("trusted", [True, False], ids=["inprocess", "process"])
+def test_execute_plugin_runs_in_the_sandbox(tmp_path: Path, trusted: bool) -> None:
     code = plugin_code("slow", "time.sleep(float(text)); return 'done'")
-    pm = manager(tmp_path)
+    pm = manager(tmp_path, overrides={"runner": {"trusted": trusted}})
     pm.load_plugin(write_plugin(tmp_path / "p", "runner", code, limits={"timeout_s": 0.3}))
     assert pm.execute_plugin("runner", {"tool": "slow", "args": {"text": "0"}}) == "done"
     with pytest.raises(PluginTimeoutError, match="ran past its 0.3 s limit"):
@@ -190,6 +191,8 @@ def test_execute_plugin_runs_in_the_sandbox(tmp_path: Path) -> None:
         pm.execute_plugin("runner", {"tool": "nope"})
     with pytest.raises(PluginError, match="no plugin named 'ghost'"):
         pm.execute_plugin("ghost", {})
+    assert pm.info("runner").isolation == ("inprocess" if trusted else "process")
+    pm.close()
 
 
 def test_disable_and_enable_persist_across_managers(tmp_path: Path) -> None:

@@ -95,8 +95,8 @@ def plugins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PluginManager]
                  permissions={"isolation": "process"})  # fmt: skip
     write_plugin(root, "refuses", plugin_code("nope", init="return False"),
                  permissions={"isolation": "process"})  # fmt: skip
-    write_plugin(root, "local")  # in process, beside them
-    pm = manager(tmp, root)
+    write_plugin(root, "local")  # in process, beside them: the operator trusts it
+    pm = manager(tmp, root, overrides={"local": {"trusted": True}})
     pm.discover()
     yield pm
     pm.close()
@@ -118,6 +118,8 @@ def worker(pm: PluginManager) -> Any:
 def test_failures_at_load_are_clear_and_isolated(plugins: PluginManager) -> None:
     assert plugins.info("untrusted").state is PluginState.LOADED
     assert plugins.info("local").state is PluginState.LOADED
+    assert plugins.info("local").isolation == "inprocess"
+    assert plugins.info("untrusted").isolation == "process"
     bad = plugins.info("bad_import")
     assert bad.state is PluginState.FAILED
     assert "plugin 'bad_import'" in (bad.error or "") and "broken at import" in (bad.error or "")

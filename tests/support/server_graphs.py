@@ -132,3 +132,54 @@ def agent(deps: Any) -> Any:
         settings=deps.settings,
         lesson_sink=deps.lesson_sink,
     )
+
+
+VAULT_ID = "api-key-1"
+"""The vault entry the ``vault_agent`` graph uses (the test stores it with this id)."""
+
+
+def vault_agent(deps: Any) -> Any:
+    """Server graph factory: the Maximus agent with the server's memory and a ``call_api``
+    tool that needs a vault secret. Scripted: get the reference with ``reveal_secret``, then
+    call ``call_api`` with it. ``call_api`` writes the SHA-256 of the token it received to
+    ``<data_dir>/received.txt`` and echoes the token in its result."""
+    import hashlib
+
+    from langchain_core.tools import tool
+
+    from maximus.graphs.agent import create_agent
+    from maximus.testing import scripted
+    from tests.support.scripts import candidates, plan, predictions, scores, verdict
+
+    received = deps.settings.data_dir / "received.txt"
+
+    @tool
+    def call_api(url: str, token: str) -> str:
+        """Call an API with a bearer token."""
+        with received.open("a") as out:
+            out.write(hashlib.sha256(token.encode()).hexdigest() + "\n")
+        return f"GET {url} with Authorization: Bearer {token} -> 200 OK"
+
+    ref = "{{vault:" + VAULT_ID + "}}"
+    script = {
+        "planner": [
+            plan(("get the key", "a reference", "reveal_secret"), ("call", "200", "call_api"))
+        ],
+        "policy": [
+            candidates(("reveal_secret", {"memory_id": VAULT_ID}), (None, {})),
+            candidates(("call_api", {"url": "https://api.example", "token": ref}), (None, {})),
+        ],
+        "world_model": [predictions("done", "a guess")] * 2,
+        "critic": [scores(0.9, 0.3)] * 2,
+        "reflector": [verdict("continue"), verdict("finish", answer="the API answered 200")],
+    }
+    models = {role: scripted(replies, loop=True) for role, replies in script.items()}
+    models["executor"] = scripted([], loop=False)
+    return create_agent(
+        models=models,  # type: ignore[arg-type]
+        tools=[call_api],
+        checkpointer=deps.checkpointer,
+        settings=deps.settings,
+        lesson_sink=deps.lesson_sink,
+        memory=deps.memory.get(),
+    )

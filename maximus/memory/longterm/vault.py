@@ -8,12 +8,16 @@ after it, run ``maximus memory vault-rotate`` (re-encrypts every secret with the
 then drop the old key.
 
 A secret never leaves this module except through :meth:`VaultCipher.decrypt`, which the store
-calls only for an explicit, policy-checked reveal.
+calls only for an explicit, policy-checked reveal. The agent never sees a secret: it holds an
+opaque reference, ``{{vault:<id>}}`` (:func:`reference`), which the tool layer replaces with
+the plaintext only inside a call to a tool the policy allows (:func:`check_tool`), and
+redacts back to the reference in what the tool returns (:mod:`maximus.tools.secrets`).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +25,15 @@ from typing import Any
 
 from maximus.errors import VaultKeyError, VaultPolicyError
 from maximus.memory.longterm.records import SENSITIVITY_RANK
+
+REFERENCE = re.compile(r"\{\{vault:([A-Za-z0-9_.:-]{1,128})\}\}")
+"""A reference to a vault secret, as the model writes it in a tool's arguments."""
+
+
+def reference(record_id: str) -> str:
+    """The opaque reference the model uses in place of the secret of vault entry
+    ``record_id``."""
+    return "{{vault:" + record_id + "}}"
 
 
 def generate_key() -> str:
@@ -150,4 +163,26 @@ def check_reveal(sensitivity: str, allowed_max: str) -> None:
         )
 
 
-__all__ = ["VaultCipher", "check_reveal", "generate_key", "read_key_file", "write_key_file"]
+def check_tool(tool: str, allowed: Sequence[str]) -> None:
+    """Raise unless the policy lets ``tool`` receive vault secrets.
+
+    Raises:
+        VaultPolicyError: ``tool`` is not in ``allowed`` (and ``allowed`` is not ``["*"]``).
+    """
+    if "*" not in allowed and tool not in allowed:
+        raise VaultPolicyError(
+            f"tool {tool!r} may not receive vault secrets; allow it with "
+            f"MAXIMUS_MEMORY__VAULT_TOOLS (now {list(allowed)})"
+        )
+
+
+__all__ = [
+    "REFERENCE",
+    "VaultCipher",
+    "check_reveal",
+    "check_tool",
+    "generate_key",
+    "read_key_file",
+    "reference",
+    "write_key_file",
+]
