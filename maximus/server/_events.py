@@ -37,9 +37,11 @@ class StreamLagged(Exception):
 class EventLog:
     """A bounded, append-only log of a run's events that many readers can follow."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, *, first: int = 1) -> None:
         self._events: deque[Event] = deque(maxlen=capacity)
-        self._next = 1
+        self._next = first
+        """The number the next event gets (a run taken over continues its numbering)."""
+        self._start = first
         self._changed = asyncio.Event()
         self.closed = False
 
@@ -70,6 +72,8 @@ class EventLog:
         Raises:
             StreamLagged: an event this reader needs was already dropped.
         """
+        # A log that starts later (a run taken over) has nothing before its first number.
+        after = max(after, self._start - 1)
         while True:
             while after < self.last_seq:
                 first = self._events[0].seq

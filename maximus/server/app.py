@@ -28,6 +28,7 @@ from maximus.server.metrics import Metrics
 from maximus.server.observability import RequestMiddleware, configure_logging, make_tracer
 from maximus.server.routes import assistants, memory, ops, plugins, runs, threads
 from maximus.server.schemas import ErrorBody
+from maximus.server.shared_runs import SharedRunsConfig
 from maximus.server.threads import Threads
 
 logger = logging.getLogger("maximus.server")
@@ -66,6 +67,21 @@ def _warm(registry: GraphRegistry) -> None:
         "serving graphs %s (ready to run in %.2f s)",
         sorted(a["graph_id"] for a in registry.assistants()),
         time.perf_counter() - started,
+    )
+
+
+def shared_runs_config(settings: Settings) -> SharedRunsConfig | None:
+    """How runs are shared between replicas (``None``: in-process, without Redis)."""
+    server = settings.server
+    if not settings.redis_url or not server.shared_runs:
+        return None
+    return SharedRunsConfig(
+        redis_url=settings.redis_url,
+        prefix=f"{settings.sessions.key_prefix}:runs",
+        lease_seconds=server.run_lease_seconds,
+        ttl_seconds=server.run_ttl_seconds,
+        workers=server.run_workers,
+        stream_max_events=server.stream_buffer_events,
     )
 
 
@@ -130,7 +146,9 @@ def create_app(
                 buffer_events=server.stream_buffer_events,
                 keep_finished=server.finished_runs_kept,
                 max_active=server.max_concurrent_runs,
+                shared=shared_runs_config(settings),
             )
+            await run_service.manager.start()
             app.state.maximus = ServerState(
                 settings=settings,
                 saver=saver,
@@ -191,4 +209,4 @@ def create_app(
     return app
 
 
-__all__ = ["RESOURCE_ROUTERS", "create_app"]
+__all__ = ["RESOURCE_ROUTERS", "create_app", "shared_runs_config"]

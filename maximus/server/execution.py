@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from maximus.server.graphs import GraphRegistry
     from maximus.server.metrics import Metrics
     from maximus.server.schemas import RunCreate
+    from maximus.server.shared_runs import SharedRunsConfig
 
 logger = logging.getLogger("maximus.server.runs")
 
@@ -75,21 +76,38 @@ class RunService:
         buffer_events: int,
         keep_finished: int,
         max_active: int,
+        shared: SharedRunsConfig | None = None,
     ) -> None:
         self.threads = threads
         self.graphs = graphs
         self.metrics = metrics
         self.buffer_events = buffer_events
-        self.manager = RunManager(
-            self.execute,
-            keep_finished=keep_finished,
-            max_active=max_active,
-            on_finish=self._finished,
-        )
+        self.manager: RunManager
+        if shared is None:
+            self.manager = RunManager(
+                self.execute,
+                keep_finished=keep_finished,
+                max_active=max_active,
+                on_finish=self._finished,
+            )
+        else:
+            from maximus.server.shared_runs import SharedRunManager
+
+            self.manager = SharedRunManager(
+                self.execute,
+                shared,
+                revive=self.revive,
+                keep_finished=keep_finished,
+                max_active=max_active,
+                on_finish=self._finished,
+            )
         threads.runs = self.manager
 
-    async def create(self, owner: str, thread_id: str | None, body: RunCreate) -> RunRecord:
-        """Validate and start a run; ``thread_id=None`` makes a stateless run.
+    async def create(
+        self, owner: str, thread_id: str | None, body: RunCreate, *, background: bool = False
+    ) -> RunRecord:
+        """Validate and start a run; ``thread_id=None`` makes a stateless run; ``background``
+        runs (``runs.create``) go to the workers when runs are shared.
 
         Raises:
             ThreadNotFoundError: no such thread or assistant for this owner.
@@ -123,9 +141,10 @@ class RunService:
             metadata=dict(body.metadata or {}),
             multitask_strategy=body.multitask_strategy,
             stateless=stateless,
+            background=background,
         )
         run.request["_body"] = body
-        self.manager.submit(run)
+        await self.manager.asubmit(run)
         run.events.append("metadata", {"run_id": run.run_id, "attempt": 1})
         self.metrics.run_started()
         return run
@@ -151,14 +170,51 @@ class RunService:
         }
         return config
 
+    def revive(self, record: dict[str, Any], *, first_event: int) -> RunRecord:
+        """A run from its shared record, for the worker that takes it (``first_event``: the
+        number its next event gets)."""
+        from maximus.server.schemas import RunCreate
+
+        request = dict(record["request"])
+        body = RunCreate.model_validate({k: v for k, v in request.items() if k[0] != "_"})
+        run = RunRecord(
+            run_id=record["run_id"],
+            thread_id=record["thread_id"],
+            assistant_id=record["assistant_id"],
+            graph_id=record["graph_id"],
+            owner=record["owner"],
+            request={**request, "_body": body},
+            events=EventLog(self.buffer_events, first=first_event),
+            metadata=record.get("metadata") or {},
+            multitask_strategy=record["multitask_strategy"],
+            stateless=record["stateless"],
+            created_at=record["created_at"],
+            attempt=record.get("attempt", 1),
+            background=True,
+        )
+        run.events.append("metadata", {"run_id": run.run_id, "attempt": run.attempt})
+        return run
+
+    async def _resumes(self, run: RunRecord) -> bool:
+        """Whether a run taken over already checkpointed its input (it then continues from
+        its last checkpoint instead of starting again)."""
+        if run.attempt <= 1:
+            return False
+        from maximus.server.threads import root_config
+
+        tup = await self.threads.saver.aget_tuple(root_config(run.thread_id))  # type: ignore[arg-type]
+        return tup is not None and (tup.metadata or {}).get("run_id") == run.run_id
+
     async def execute(self, run: RunRecord) -> None:
         """Stream the run's graph into its event log; record the result or the error."""
         body: RunCreate = run.request["_body"]
-        if body.after_seconds:
+        if body.after_seconds and run.attempt <= 1:
             await asyncio.sleep(body.after_seconds)
         graph = self.graphs.graph(run.graph_id)
         mapper = PartMapper(body.modes, body.stream_subgraphs)
         payload = _command(body) if body.command is not None else body.input
+        if await self._resumes(run):
+            payload = None
         kwargs: dict[str, Any] = {}
         for key in ("interrupt_before", "interrupt_after", "durability", "context"):
             if (value := getattr(body, key)) is not None:
@@ -200,6 +256,11 @@ class RunService:
     async def _finished(self, run: RunRecord) -> None:
         self.metrics.run_finished(run.status)
         body: RunCreate = run.request["_body"]
+        if run.rollback and not (run.stateless and body.on_completion == "delete"):
+            try:
+                await self.threads.saver.adelete_for_runs([run.run_id])
+            except NotImplementedError:
+                logger.warning("this checkpointer cannot roll back run %s", run.run_id)
         if run.stateless and body.on_completion == "delete":
             await self.threads.saver.adelete_thread(run.thread_id)
 

@@ -40,7 +40,7 @@ async def _events(
 ) -> AsyncIterator[ServerSentEvent]:
     finished = False
     try:
-        async for event in run.events.follow(after):
+        async for event in state.runs.manager.follow(run, after):
             if modes and event.event.split("|")[0].split("/")[0] not in (
                 *modes,
                 "metadata",
@@ -55,7 +55,7 @@ async def _events(
         yield ServerSentEvent(data=data, event="error")
     finally:
         if not finished and cancel_on_disconnect:
-            state.runs.manager.cancel(run)
+            await state.runs.manager.request_cancel(run)
 
 
 def _sse(state: ServerState, run: RunRecord, stream: AsyncIterator[ServerSentEvent]) -> Any:
@@ -67,26 +67,27 @@ def _sse(state: ServerState, run: RunRecord, stream: AsyncIterator[ServerSentEve
     )
 
 
-async def _wait(run: RunRecord, cancel_on_disconnect: bool, request: Request) -> Any:
+async def _wait(
+    state: ServerState, run: RunRecord, cancel_on_disconnect: bool, request: Request
+) -> Any:
+    manager = state.runs.manager
     if cancel_on_disconnect:
-        watcher = asyncio.create_task(_cancel_when_gone(request, run))
+        watcher = asyncio.create_task(_cancel_when_gone(state, request, run))
         try:
-            await run.done.wait()
+            await manager.wait(run)
         finally:
             watcher.cancel()
     else:
-        await run.done.wait()
+        await manager.wait(run)
     if run.error is not None:
         return {"__error__": run.error}
     return run.result
 
 
-async def _cancel_when_gone(request: Request, run: RunRecord) -> None:
+async def _cancel_when_gone(state: ServerState, request: Request, run: RunRecord) -> None:
     while not run.finished:
         if await request.is_disconnected():
-            run.cancel_status = "interrupted"
-            if run.task is not None:
-                run.task.cancel()
+            await state.runs.manager.request_cancel(run)
             return
         await asyncio.sleep(0.5)
 
@@ -95,7 +96,8 @@ def _last_event_id(value: str | None) -> int:
     if not value:
         return 0
     try:
-        return max(0, int(value))
+        # ``7`` or ``7-0``: the Redis Stream entry id of event 7 (shared runs).
+        return max(0, int(value.split("-", 1)[0]))
     except ValueError:
         raise InvalidInputError(f"Last-Event-ID {value!r} is not an event id") from None
 
@@ -118,14 +120,14 @@ async def wait_run(
 ) -> Any:
     """Start a run and answer with its final state."""
     run = await state.runs.create(user.user_id, thread_id, body)
-    result = await _wait(run, body.on_disconnect == "cancel", request)
+    result = await _wait(state, run, body.on_disconnect == "cancel", request)
     return JSONResponse(_jsonable(result), headers=_headers(run, "/join"))
 
 
 @router.post("/threads/{thread_id}/runs", response_model=Run)
 async def create_run(thread_id: str, body: RunCreate, state: State, user: CurrentUser) -> Any:
     """Start a background run."""
-    run = await state.runs.create(user.user_id, thread_id, body)
+    run = await state.runs.create(user.user_id, thread_id, body, background=True)
     return JSONResponse(run.as_dict(), headers=_headers(run, ""))
 
 
@@ -142,7 +144,7 @@ async def list_runs(
     await state.threads.latest(thread_id, user.user_id)
     runs = [
         r.as_dict()
-        for r in state.runs.manager.for_thread(thread_id)
+        for r in await state.runs.manager.list_thread(thread_id)
         if status is None or r.status == status
     ]
     return runs[offset : offset + limit]
@@ -151,14 +153,15 @@ async def list_runs(
 @router.get("/threads/{thread_id}/runs/{run_id}", response_model=Run)
 async def get_run(thread_id: str, run_id: str, state: State, user: CurrentUser) -> Any:
     """One run."""
-    return state.runs.manager.get(run_id, owner=user.user_id, thread_id=thread_id).as_dict()
+    run = await state.runs.manager.find(run_id, owner=user.user_id, thread_id=thread_id)
+    return run.as_dict()
 
 
 @router.delete("/threads/{thread_id}/runs/{run_id}", status_code=204, response_class=Response)
 async def delete_run(thread_id: str, run_id: str, state: State, user: CurrentUser) -> Response:
     """Forget a run (cancelling it if it is still going)."""
-    run = state.runs.manager.get(run_id, owner=user.user_id, thread_id=thread_id)
-    state.runs.manager.delete(run)
+    run = await state.runs.manager.find(run_id, owner=user.user_id, thread_id=thread_id)
+    await state.runs.manager.remove(run)
     return Response(status_code=204)
 
 
@@ -172,10 +175,10 @@ async def cancel_run(
     action: Literal["interrupt", "rollback"] = "interrupt",
 ) -> Any:
     """Cancel a run; it stops at its last checkpoint (resumable). ``wait`` waits for it."""
-    run = state.runs.manager.get(run_id, owner=user.user_id, thread_id=thread_id)
-    state.runs.manager.cancel(run)
+    run = await state.runs.manager.find(run_id, owner=user.user_id, thread_id=thread_id)
+    await state.runs.manager.request_cancel(run, action=action)
     if wait:
-        await run.done.wait()
+        await state.runs.manager.wait(run)
         return JSONResponse(run.as_dict(), headers=_headers(run, "/join"))
     return Response(status_code=202, headers=_headers(run, "/join"))
 
@@ -185,8 +188,8 @@ async def join_run(
     thread_id: str, run_id: str, request: Request, state: State, user: CurrentUser
 ) -> Any:
     """Wait for a run and answer with the thread's final state."""
-    run = state.runs.manager.get(run_id, owner=user.user_id, thread_id=thread_id)
-    result = await _wait(run, False, request)
+    run = await state.runs.manager.find(run_id, owner=user.user_id, thread_id=thread_id)
+    result = await _wait(state, run, False, request)
     return JSONResponse(_jsonable(result), headers=_headers(run, "/join"))
 
 
@@ -201,7 +204,7 @@ async def join_stream(
     stream_mode: Annotated[list[str] | None, Query()] = None,
 ) -> Any:
     """Follow a run's events: from the start, or after ``Last-Event-ID`` to resume."""
-    run = state.runs.manager.get(run_id, owner=user.user_id, thread_id=thread_id)
+    run = await state.runs.manager.find(run_id, owner=user.user_id, thread_id=thread_id)
     after = _last_event_id(last_event_id)
     # Event names carry the graph mode: ``messages-tuple`` streams as ``messages``.
     modes = [m.replace("messages-tuple", "messages") for m in stream_mode or [] if m]
@@ -227,14 +230,14 @@ async def stream_stateless(body: RunCreate, state: State, user: CurrentUser) -> 
 async def wait_stateless(body: RunCreate, request: Request, state: State, user: CurrentUser) -> Any:
     """A run on a fresh thread; answers with its final state."""
     run = await state.runs.create(user.user_id, None, body)
-    result = await _wait(run, body.on_disconnect == "cancel", request)
+    result = await _wait(state, run, body.on_disconnect == "cancel", request)
     return JSONResponse(_jsonable(result), headers=_headers(run, ""))
 
 
 @router.post("/runs", response_model=Run)
 async def create_stateless(body: RunCreate, state: State, user: CurrentUser) -> Any:
     """A background run on a fresh thread."""
-    run = await state.runs.create(user.user_id, None, body)
+    run = await state.runs.create(user.user_id, None, body, background=True)
     return JSONResponse(run.as_dict(), headers=_headers(run, ""))
 
 
