@@ -134,7 +134,9 @@ async def test_cancel_from_another_replica_stops_the_run(replicas: list[str]) ->
 
     async def stream() -> None:
         # Streamed on A: the run executes on A.
-        async for part in a.runs.stream(tid, "chat", input=said("tick:200:50")):
+        async for part in a.runs.stream(
+            tid, "chat", input=said("tick:200:50"), stream_mode=["values", "custom"]
+        ):
             parts.append(part.event)
 
     streaming = asyncio.create_task(stream())
