@@ -91,6 +91,7 @@ def create_app(
     graphs: Mapping[str, GraphFactory] | None = None,
     load_plugins: bool = True,
     configure_logs: bool = False,
+    serve_api: bool = True,
 ) -> FastAPI:
     """The Maximus HTTP API.
 
@@ -100,6 +101,8 @@ def create_app(
             agent), as factories taking :class:`~maximus.server.graphs.GraphDeps`.
         load_plugins: discover and load plugins at start-up (and serve ``/plugins``).
         configure_logs: install the JSON log handler (``maximus serve`` does).
+        serve_api: serve the resources; ``maximus worker`` serves only the health, readiness
+            and metrics endpoints while its workers run shared runs.
     """
     from fastapi_offline import FastAPIOffline
 
@@ -188,7 +191,7 @@ def create_app(
     from fastapi import Depends
 
     app.include_router(ops.router)
-    for router in RESOURCE_ROUTERS:
+    for router in RESOURCE_ROUTERS if serve_api else ():
         app.include_router(router, dependencies=[Depends(get_principal)], responses=ERROR_RESPONSES)
     if server.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware

@@ -81,6 +81,7 @@ class SharedRunManager(RunManager):
         self._background: list[asyncio.Task[None]] = []
         self._handing_back = False
         self._scripts: dict[str, Any] = {}
+        self._retrying: set[asyncio.Task[None]] = set()
 
     # --- start and stop -----------------------------------------------------------------
 
@@ -104,6 +105,8 @@ class SharedRunManager(RunManager):
         await asyncio.gather(*self._background, return_exceptions=True)
         self._handing_back = True
         cut = await super().shutdown(grace)
+        if self._retrying:
+            await asyncio.wait(self._retrying, timeout=5.0)
         if self._redis is not None:
             await self._redis.aclose()
         return cut
@@ -227,6 +230,24 @@ class SharedRunManager(RunManager):
             logger.warning("after-run hook failed for %s", run.run_id, exc_info=True)
 
     async def _finish(self, run: RunRecord) -> None:
+        if not await self._try_finish(run):
+            # Redis is away: the run's end is recorded when it is back, so its thread is not
+            # left locked (and its expired lease does not get it run again).
+            task = asyncio.create_task(self._finish_later(run), name=f"finish-{run.run_id}")
+            self._retrying.add(task)
+            task.add_done_callback(self._retrying.discard)
+
+    async def _finish_later(self, run: RunRecord) -> None:
+        pause = 0.1
+        for _ in range(600):
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 1.0)
+            if await self._try_finish(run, quiet=True):
+                logger.info("the end of run %s is recorded", run.run_id)
+                return
+        logger.error("gave up recording the end of run %s", run.run_id)
+
+    async def _try_finish(self, run: RunRecord, *, quiet: bool = False) -> bool:
         k = self.keys
         try:
             await asyncio.shield(
@@ -250,7 +271,10 @@ class SharedRunManager(RunManager):
                 )
             )
         except Exception:
-            logger.error("could not record the end of run %s", run.run_id, exc_info=True)
+            if not quiet:
+                logger.error("could not record the end of run %s", run.run_id, exc_info=True)
+            return False
+        return True
 
     async def _hand_back(self, run: RunRecord) -> None:
         k = self.keys
