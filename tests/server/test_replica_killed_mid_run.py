@@ -86,10 +86,11 @@ async def test_streamed_run_finishes_on_another_replica(cluster: dict[str, Any])
     events = [(p.event, p.data) async for p in cb.runs.join_stream(tid, run_id)]
     attempts = [d["attempt"] for e, d in events if e == "metadata"]
     assert attempts == [1, 2]  # the first attempt's events, then the taker's
-    # One checkpoint per step: input, chat, review -- nothing ran twice.
+    # One checkpoint per step (the thread, the input, chat, review, the end): no step ran
+    # twice, and the taker did not send the input again.
     history = await cb.threads.get_history(tid, limit=50)
-    writers = [w for h in history for w in (h["metadata"].get("writes") or {})]
-    assert sorted(writers) == ["__start__", "chat", "review"]
+    steps = [(h["metadata"]["step"], h["next"]) for h in history]
+    assert steps == [(3, []), (2, ["review"]), (1, ["chat"]), (0, ["__start__"]), (-1, [])]
 
 
 async def test_background_run_survives_its_worker(cluster: dict[str, Any]) -> None:
