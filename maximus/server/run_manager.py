@@ -191,6 +191,15 @@ class RunManager:
         """:meth:`submit`, for managers that ask a shared store first."""
         return self.submit(run)
 
+    async def thread_runs_state(self, thread_id: str) -> tuple[bool, RunStatus | None]:
+        """Whether the thread has runs pending or running, and its newest run's status."""
+        last = next(iter(self.for_thread(thread_id)), None)
+        return bool(self.active(thread_id)), last.status if last else None
+
+    async def drop_thread(self, thread_id: str) -> None:
+        """Cancel and forget the runs of a deleted thread."""
+        self.forget_thread(thread_id)
+
     async def start(self) -> None:
         """Start background work (a shared manager's workers and cancel listener)."""
 

@@ -571,6 +571,22 @@ class SharedRunManager(RunManager):
                     return
                 yield Event(event_seq(entry_id), name, fields[b"d"])
 
+    async def thread_runs_state(self, thread_id: str) -> tuple[bool, Any]:
+        k = self.keys
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.llen(k.active(thread_id))
+            pipe.zrevrange(k.thread_runs(thread_id), 0, 0)
+            busy, newest = await pipe.execute()
+        if not newest:
+            return bool(busy), None
+        raw = await self._redis.get(k.record(newest[0].decode()))
+        return bool(busy), decode_record(raw)["status"] if raw else None
+
+    async def drop_thread(self, thread_id: str) -> None:
+        for run in await self.list_thread(thread_id):
+            await self.remove(run)
+        await self._redis.delete(self.keys.thread_runs(thread_id), self.keys.active(thread_id))
+
     async def remove(self, run: RunRecord) -> None:
         if not run.finished:
             await self._cancel_id(run.run_id, "interrupt")

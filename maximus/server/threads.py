@@ -183,11 +183,12 @@ class Threads:
             for task in snapshot.tasks:
                 if task.interrupts:
                     interrupts[task.id] = list(task.interrupts)
-        if self.runs.active(thread_id):
+        busy, last = await self.runs.thread_runs_state(thread_id)
+        if busy:
             status = "busy"
         elif interrupts:
             status = "interrupted"
-        elif (last := next(iter(self.runs.for_thread(thread_id)), None)) and last.status == "error":
+        elif last == "error":
             status = "error"
         else:
             status = "idle"
@@ -234,7 +235,7 @@ class Threads:
 
     async def delete(self, thread_id: str, owner: str) -> None:
         await self.latest(thread_id, owner)
-        self.runs.forget_thread(thread_id)
+        await self.runs.drop_thread(thread_id)
         await self.saver.adelete_thread(thread_id)
 
     async def state(

@@ -75,12 +75,14 @@ async def test_a_background_run_is_seen_and_joined_on_every_replica(replicas: li
 
 
 async def test_reject_holds_across_replicas(replicas: list[str]) -> None:
-    a, b, _ = clients(replicas)
+    a, b, c = clients(replicas)
     tid = (await a.threads.create())["thread_id"]
     first = await a.runs.create(tid, "chat", input=said("sleep:1 first"))
+    assert (await c.threads.get(tid))["status"] == "busy"
     with pytest.raises(ConflictError):
         await b.runs.create(tid, "chat", input=said("second"), multitask_strategy="reject")
     await b.runs.join(tid, first["run_id"])
+    assert (await c.threads.get(tid))["status"] == "idle"
     # Once the first run is done, the thread takes a new one anywhere.
     values = await b.runs.wait(tid, "chat", input=said("third"), multitask_strategy="reject")
     assert [m["content"] for m in values["messages"] if m["type"] == "human"] == [
