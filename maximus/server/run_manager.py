@@ -148,6 +148,10 @@ class RunManager:
         """The runs kept for a thread, newest first."""
         return [r for r in reversed(self._runs.values()) if r.thread_id == thread_id]
 
+    def owned(self, owner: str) -> list[RunRecord]:
+        """The owner's runs this process holds (what ``cancel_many`` by status sees)."""
+        return [r for r in self._runs.values() if r.owner == owner]
+
     def active(self, thread_id: str) -> list[RunRecord]:
         """Runs pending or running on a thread."""
         return list(self._active.get(thread_id, ()))

@@ -70,6 +70,26 @@ class ThreadSearch(_Body):
     offset: int = Field(default=0, ge=0)
 
 
+class ThreadPatch(_Body):
+    metadata: Json = Field(default_factory=dict)
+    """Merged into the thread's metadata."""
+
+
+class ThreadPrune(_Body):
+    thread_ids: list[str] = Field(max_length=1000)
+    strategy: Literal["delete", "keep_latest"] = "delete"
+
+
+class ThreadPruned(_Out):
+    pruned_count: int
+
+
+class RunsCancel(_Body):
+    thread_id: str | None = None
+    run_ids: list[str] | None = None
+    status: Literal["pending", "running", "all"] | None = None
+
+
 class ThreadCount(_Body):
     metadata: Json | None = None
     status: Literal["idle", "busy", "interrupted", "error"] | None = None
@@ -224,6 +244,10 @@ class ErrorBody(_Out):
 
 
 __all__ = [
+    "RunsCancel",
+    "ThreadPatch",
+    "ThreadPrune",
+    "ThreadPruned",
     "Assistant",
     "AssistantCount",
     "AssistantSearch",

@@ -11,12 +11,12 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from maximus.errors import InvalidInputError
+from maximus.errors import InvalidInputError, ThreadNotFoundError
 from maximus.server._events import StreamLagged
 from maximus.server._serde import dumps
 from maximus.server.deps import CurrentUser, ServerState, State
 from maximus.server.run_manager import RunRecord
-from maximus.server.schemas import Run, RunCreate
+from maximus.server.schemas import Run, RunCreate, RunsCancel
 
 router = APIRouter(tags=["runs"])
 SSE: dict[int | str, dict[str, Any]] = {
@@ -212,6 +212,66 @@ async def join_stream(
         state, run, after=after, cancel_on_disconnect=cancel_on_disconnect, modes=modes or None
     )
     return _sse(state, run, stream)
+
+
+@router.get("/threads/{thread_id}/stream", responses=SSE, response_class=Response)
+async def join_thread_stream(
+    thread_id: str,
+    state: State,
+    user: CurrentUser,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    stream_mode: Annotated[list[str] | None, Query()] = None,
+) -> Any:
+    """Follow the thread's newest run (the one going, or the last one)."""
+    await state.threads.latest(thread_id, user.user_id)
+    runs = await state.runs.manager.list_thread(thread_id)
+    if not runs:
+        raise ThreadNotFoundError(f"thread {thread_id!r} has no runs")
+    going = [r for r in runs if not r.finished]
+    run = await state.runs.manager.find(
+        (going[-1] if going else runs[0]).run_id, owner=user.user_id, thread_id=thread_id
+    )
+    modes = [
+        m.replace("messages-tuple", "messages") for m in stream_mode or [] if m and m != "run_modes"
+    ]
+    stream = _events(state, run, after=_last_event_id(last_event_id), modes=modes or None)
+    return _sse(state, run, stream)
+
+
+@router.post("/runs/cancel", status_code=204, response_class=Response)
+async def cancel_many(
+    body: RunsCancel,
+    state: State,
+    user: CurrentUser,
+    action: Literal["interrupt", "rollback"] = "interrupt",
+) -> Response:
+    """Cancel runs: some of a thread's (``run_ids``), all of a thread's, or by status."""
+    manager = state.runs.manager
+    if body.thread_id:
+        await state.threads.latest(body.thread_id, user.user_id)
+        found = await manager.list_thread(body.thread_id)
+        if body.run_ids:
+            found = [r for r in found if r.run_id in set(body.run_ids)]
+    elif body.run_ids:
+        found = []
+        for run_id in body.run_ids:
+            found.append(await manager.find(run_id, owner=user.user_id))
+    else:
+        found = manager.owned(user.user_id)
+    wanted = {"pending", "running"} if body.status in (None, "all") else {body.status}
+    for run in found:
+        if run.owner == user.user_id and run.status in wanted:
+            await manager.request_cancel(run, action=action)
+    return Response(status_code=204)
+
+
+@router.post("/runs/batch", response_model=list[Run])
+async def create_batch(body: list[RunCreate], state: State, user: CurrentUser) -> Any:
+    """Several stateless background runs."""
+    if len(body) > 100:
+        raise InvalidInputError("at most 100 runs per batch")
+    made = [await state.runs.create(user.user_id, None, b, background=True) for b in body]
+    return [run.as_dict() for run in made]
 
 
 # --- stateless runs -----------------------------------------------------------------------

@@ -1,0 +1,109 @@
+"""SDK methods beyond the basics (threads.update, copy, prune, join_stream; runs.create_batch,
+cancel_many), on one process with SQLite and on three replicas behind a round-robin."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.server_graphs import REPLY
+
+pytestmark = pytest.mark.integration
+
+
+def said(text: str) -> dict[str, Any]:
+    return {"messages": [{"role": "user", "content": text}]}
+
+
+async def _missing_for(client: Any, call: Any) -> None:
+    with pytest.raises(httpx.HTTPStatusError) as err:
+        await call
+    assert err.value.response.status_code == 404
+
+
+async def test_update_merges_metadata(deployment: dict[str, Any]) -> None:
+    alice, bob = deployment["alice"], deployment["bob"]
+    tid = (await alice.threads.create(metadata={"a": 1, "b": 1}))["thread_id"]
+    await alice.runs.wait(tid, "chat", input=said("hi"))
+    updated = await alice.threads.update(tid, metadata={"b": 2, "c": 3})
+    assert updated["metadata"]["a"] == 1 and updated["metadata"]["b"] == 2
+    got = await alice.threads.get(tid)
+    assert {k: got["metadata"][k] for k in "abc"} == {"a": 1, "b": 2, "c": 3}
+    assert got["values"]["messages"][-1]["content"] == REPLY  # the state is unchanged
+    await _missing_for(bob, bob.threads.update(tid, metadata={"x": 1}))
+    # A run after the update keeps the metadata.
+    await alice.runs.wait(tid, "chat", input=said("again"))
+    assert (await alice.threads.get(tid))["metadata"]["c"] == 3
+
+
+async def test_copy_forks_the_thread(deployment: dict[str, Any]) -> None:
+    alice, bob = deployment["alice"], deployment["bob"]
+    tid = (await alice.threads.create(metadata={"k": "v"}))["thread_id"]
+    await alice.runs.wait(tid, "chat", input=said("one"))
+    copied = await alice.threads.copy(tid)
+    new = copied["thread_id"]
+    assert new != tid and copied["metadata"]["k"] == "v"
+    await alice.runs.wait(new, "chat", input=said("two"))
+    original = await alice.threads.get_state(tid)
+    fork = await alice.threads.get_state(new)
+    assert len(original["values"]["messages"]) == 2
+    assert [m["content"] for m in fork["values"]["messages"]][::2] == ["one", "two"]
+    await _missing_for(bob, bob.threads.copy(tid))
+
+
+async def test_prune_deletes_or_keeps_the_latest(deployment: dict[str, Any]) -> None:
+    alice, bob = deployment["alice"], deployment["bob"]
+    gone = (await alice.threads.create())["thread_id"]
+    kept = (await alice.threads.create())["thread_id"]
+    for tid in (gone, kept):
+        await alice.runs.wait(tid, "chat", input=said("hi"))
+    assert (await bob.threads.prune([gone, kept]))["pruned_count"] == 0  # not bob's
+    assert (await alice.threads.prune([gone]))["pruned_count"] == 1
+    await _missing_for(alice, alice.threads.get(gone))
+    assert len(await alice.threads.get_history(kept, limit=50)) > 1
+    pruned = await alice.threads.prune([kept], strategy="keep_latest")
+    assert pruned["pruned_count"] == 1
+    history = await alice.threads.get_history(kept, limit=50)
+    assert len(history) == 1
+    assert history[0]["values"]["messages"][-1]["content"] == REPLY
+    values = await alice.runs.wait(kept, "chat", input=said("more"))
+    assert len(values["messages"]) == 4
+
+
+async def test_thread_join_stream_follows_its_run(deployment: dict[str, Any]) -> None:
+    alice = deployment["alice"]
+    tid = (await alice.threads.create())["thread_id"]
+    await alice.runs.create(tid, "chat", input=said("tick:5:100"), stream_mode=["values", "custom"])
+    events = [p.event async for p in alice.threads.join_stream(tid)]
+    assert events[0] == "metadata" and events.count("custom") >= 5
+    assert events[-1] == "values"
+
+
+async def test_create_batch_runs_each(deployment: dict[str, Any]) -> None:
+    alice = deployment["alice"]
+    made = await alice.runs.create_batch(
+        [{"assistant_id": "chat", "input": said(f"n{i}")} for i in range(3)]
+    )
+    assert len({r["run_id"] for r in made}) == 3
+    for run in made:
+        values = await alice.runs.join(run["thread_id"], run["run_id"])
+        assert values["messages"][-1]["content"] == REPLY
+
+
+async def test_cancel_many_cancels_a_threads_runs(deployment: dict[str, Any]) -> None:
+    alice, bob = deployment["alice"], deployment["bob"]
+    tid = (await alice.threads.create())["thread_id"]
+    first = await alice.runs.create(tid, "chat", input=said("sleep:20 a"))
+    second = await alice.runs.create(
+        tid, "chat", input=said("sleep:20 b"), multitask_strategy="enqueue"
+    )
+    await bob.runs.cancel_many(thread_id=tid, run_ids=[first["run_id"]])  # not bob's: 404
+    await asyncio.sleep(0.2)
+    assert (await alice.runs.get(tid, first["run_id"]))["status"] in ("pending", "running")
+    await alice.runs.cancel_many(thread_id=tid, run_ids=[first["run_id"], second["run_id"]])
+    for run in (first, second):
+        await asyncio.wait_for(alice.runs.join(tid, run["run_id"]), 15)
+        assert (await alice.runs.get(tid, run["run_id"]))["status"] == "interrupted"
