@@ -77,7 +77,7 @@ async def test_thread_join_stream_follows_its_run(deployment: dict[str, Any]) ->
     alice = deployment["alice"]
     tid = (await alice.threads.create())["thread_id"]
     await alice.runs.create(tid, "chat", input=said("tick:5:100"), stream_mode=["values", "custom"])
-    events = [p.event async for p in alice.threads.join_stream(tid)]
+    events = [p.event async for p in await alice.threads.join_stream(tid)]
     assert events[0] == "metadata" and events.count("custom") >= 5
     assert events[-1] == "values"
 
@@ -100,7 +100,7 @@ async def test_cancel_many_cancels_a_threads_runs(deployment: dict[str, Any]) ->
     second = await alice.runs.create(
         tid, "chat", input=said("sleep:20 b"), multitask_strategy="enqueue"
     )
-    await bob.runs.cancel_many(thread_id=tid, run_ids=[first["run_id"]])  # not bob's: 404
+    await _missing_for(bob, bob.runs.cancel_many(thread_id=tid, run_ids=[first["run_id"]]))
     await asyncio.sleep(0.2)
     assert (await alice.runs.get(tid, first["run_id"]))["status"] in ("pending", "running")
     await alice.runs.cancel_many(thread_id=tid, run_ids=[first["run_id"], second["run_id"]])
