@@ -17,9 +17,19 @@ from typing import Any, NamedTuple
 from maximus.server._serde import dumps
 
 STREAM_MODES = frozenset(
-    {"values", "updates", "messages", "messages-tuple", "custom", "debug", "tasks", "checkpoints"}
+    {
+        "values",
+        "updates",
+        "messages",
+        "messages-tuple",
+        "custom",
+        "debug",
+        "tasks",
+        "checkpoints",
+        "events",
+    }
 )
-"""The ``stream_mode`` values the server accepts (``events`` is not supported)."""
+"""The ``stream_mode`` values the server accepts (``events``: ``astream_events`` v2)."""
 
 
 class Event(NamedTuple):
@@ -113,7 +123,9 @@ class _MessageTracker:
 def graph_modes(requested: Iterable[str]) -> list[str]:
     """The LangGraph stream modes that produce the ``requested`` SDK modes (plus ``values``,
     which the server always needs for the run's result)."""
-    modes = {"messages" if m in ("messages", "messages-tuple") else m for m in requested}
+    modes = {
+        "messages" if m in ("messages", "messages-tuple") else m for m in requested if m != "events"
+    }
     modes.add("values")
     return sorted(modes)
 

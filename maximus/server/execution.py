@@ -12,6 +12,7 @@ import copy
 import logging
 import time
 import uuid
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from maximus.errors import (
@@ -62,6 +63,33 @@ def _command(body: RunCreate) -> Any:
     if isinstance(update, list):
         update = [tuple(item) for item in update]
     return Command(resume=body.command.resume, update=update, goto=goto or ())
+
+
+async def _parts(
+    graph: Any,
+    payload: Any,
+    config: dict[str, Any],
+    modes: list[str],
+    kwargs: dict[str, Any],
+    run: RunRecord,
+) -> AsyncIterator[tuple[tuple[str, ...], str, Any]]:
+    """``astream(subgraphs=True)`` parts; with ``events`` requested, every ``astream_events``
+    (v2) event goes to the run's log as an ``events`` event, and the root graph's parts come
+    out of its ``on_chain_stream`` events (subgraph parts are not separated then)."""
+    graph_stream_modes = graph_modes(m for m in modes if m != "events")
+    if "events" not in modes:
+        async for part in graph.astream(
+            payload, config, stream_mode=graph_stream_modes, subgraphs=True, **kwargs
+        ):
+            yield part
+        return
+    async for event in graph.astream_events(
+        payload, config, version="v2", stream_mode=graph_stream_modes, **kwargs
+    ):
+        run.events.append("events", event)
+        if event["event"] == "on_chain_stream" and not event.get("parent_ids"):
+            mode, chunk = event["data"]["chunk"]
+            yield (), mode, chunk
 
 
 class RunService:
@@ -226,12 +254,8 @@ class RunService:
         started = time.perf_counter()
         logger.info("run started on thread %s (graph %s)", run.thread_id, run.graph_id)
         try:
-            async for ns, mode, chunk in graph.astream(
-                payload,
-                self._config(run, body),
-                stream_mode=graph_modes(body.modes),
-                subgraphs=True,
-                **kwargs,
+            async for ns, mode, chunk in _parts(
+                graph, payload, self._config(run, body), body.modes, kwargs, run
             ):
                 for event, data in mapper.events(ns, mode, chunk):
                     run.events.append(event, data)

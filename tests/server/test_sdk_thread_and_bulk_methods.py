@@ -107,3 +107,20 @@ async def test_cancel_many_cancels_a_threads_runs(deployment: dict[str, Any]) ->
     for run in (first, second):
         await asyncio.wait_for(alice.runs.join(tid, run["run_id"]), 15)
         assert (await alice.runs.get(tid, run["run_id"]))["status"] == "interrupted"
+
+
+async def test_stream_mode_events(deployment: dict[str, Any]) -> None:
+    alice = deployment["alice"]
+    tid = (await alice.threads.create())["thread_id"]
+    parts = [
+        p
+        async for p in alice.runs.stream(
+            tid, "chat", input=said("hi"), stream_mode=["events", "values"]
+        )
+    ]
+    kinds = [p.data["event"] for p in parts if p.event == "events"]
+    assert kinds[0] == "on_chain_start" and kinds[-1] == "on_chain_end"
+    assert "on_chat_model_stream" in kinds
+    values = [p.data for p in parts if p.event == "values"]
+    assert values[-1]["messages"][-1]["content"] == REPLY
+    assert (await alice.threads.get_state(tid))["values"]["messages"][-1]["content"] == REPLY
