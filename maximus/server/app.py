@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from maximus.config import Settings, get_settings
+from maximus.server.assistants import open_assistants
 from maximus.server.auth import Authenticator, RateLimiter
 from maximus.server.deps import ServerState, get_principal
 from maximus.server.errors import install_error_handlers
@@ -152,6 +153,9 @@ def create_app(
                 shared=shared_runs_config(settings),
             )
             await run_service.manager.start()
+            assistants = open_assistants(settings, registry)
+            stack.push_async_callback(assistants.backend.close)
+            run_service.assistants = assistants
             app.state.maximus = ServerState(
                 settings=settings,
                 saver=saver,
@@ -164,6 +168,7 @@ def create_app(
                 plugins=plugins,
                 lesson_sink=sink,
                 memory=memory,
+                assistants=assistants,
             )
             # Compile the graphs and open memory after start-up: readiness does not wait.
             warm = asyncio.create_task(asyncio.to_thread(_warm, registry))

@@ -23,10 +23,12 @@ from maximus.errors import (
 )
 from maximus.server._events import EventLog, PartMapper, graph_modes
 from maximus.server._store import reset_connections
+from maximus.server.assistants import merged_config
 from maximus.server.run_manager import RunManager, RunRecord
 from maximus.server.threads import GRAPH_KEY, OWNER_KEY, Threads, carried_metadata
 
 if TYPE_CHECKING:
+    from maximus.server.assistants import Assistants
     from maximus.server.graphs import GraphRegistry
     from maximus.server.metrics import Metrics
     from maximus.server.schemas import RunCreate
@@ -110,6 +112,8 @@ class RunService:
         self.graphs = graphs
         self.metrics = metrics
         self.buffer_events = buffer_events
+        self.assistants: Assistants | None = None
+        """Users' own assistants (set by the app once open)."""
         self.manager: RunManager
         if shared is None:
             self.manager = RunManager(
@@ -144,7 +148,20 @@ class RunService:
         """
         if body.input is not None and body.command is not None:
             raise InvalidInputError("give either input or command, not both")
-        graph_id, _ = self.graphs.resolve(body.assistant_id)
+        try:
+            graph_id, _ = self.graphs.resolve(body.assistant_id)
+        except ThreadNotFoundError:
+            if self.assistants is None:
+                raise
+            # One of the caller's assistants: its graph, under its config and context.
+            mine = await self.assistants.resolve(body.assistant_id, owner)
+            graph_id = mine["graph_id"]
+            body = body.model_copy(
+                update={
+                    "config": merged_config(mine["config"], body.config),
+                    "context": {**mine["context"], **(body.context or {})} or None,
+                }
+            )
         carried: dict[str, Any] = {OWNER_KEY: owner}
         stateless = thread_id is None
         if thread_id is None:

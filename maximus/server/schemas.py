@@ -55,6 +55,48 @@ class Assistant(_Out):
     updated_at: str
 
 
+class AssistantCreate(_Body):
+    graph_id: str = Field(min_length=1, max_length=200)
+    assistant_id: str | None = Field(default=None, min_length=1, max_length=200)
+    config: Json | None = None
+    context: Json | None = None
+    metadata: Json | None = None
+    if_exists: Literal["raise", "do_nothing"] = "raise"
+    name: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+
+
+class AssistantPatch(_Body):
+    graph_id: str | None = Field(default=None, min_length=1, max_length=200)
+    config: Json | None = None
+    context: Json | None = None
+    metadata: Json | None = None
+    name: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+
+
+class AssistantVersionSearch(_Body):
+    metadata: Json | None = None
+    limit: int = Field(default=10, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+
+
+class AssistantLatest(_Body):
+    version: int = Field(ge=1)
+
+
+class AssistantVersion(_Out):
+    assistant_id: str
+    graph_id: str
+    config: Json
+    context: Json
+    metadata: Json
+    name: str
+    description: str | None = None
+    version: int
+    created_at: str
+
+
 class AssistantCount(_Body):
     graph_id: str | None = None
     metadata: Json | None = None
@@ -252,6 +294,11 @@ class ErrorBody(_Out):
 
 
 __all__ = [
+    "AssistantCreate",
+    "AssistantLatest",
+    "AssistantPatch",
+    "AssistantVersion",
+    "AssistantVersionSearch",
     "RunsCancel",
     "ThreadPatch",
     "ThreadPrune",

@@ -124,3 +124,30 @@ async def test_stream_mode_events(deployment: dict[str, Any]) -> None:
     values = [p.data for p in parts if p.event == "values"]
     assert values[-1]["messages"][-1]["content"] == REPLY
     assert (await alice.threads.get_state(tid))["values"]["messages"][-1]["content"] == REPLY
+
+
+async def test_assistants_are_created_versioned_and_owned(deployment: dict[str, Any]) -> None:
+    alice, bob = deployment["alice"], deployment["bob"]
+    made = await alice.assistants.create(
+        "chat", config={"tags": ["mine"]}, metadata={"team": "a"}, name="helper"
+    )
+    aid = made["assistant_id"]
+    assert made["graph_id"] == "chat" and made["version"] == 1 and made["name"] == "helper"
+    assert (await alice.assistants.get(aid))["metadata"] == {"team": "a"}
+    await _missing_for(bob, bob.assistants.get(aid))
+    mine = await alice.assistants.search(metadata={"team": "a"}, limit=100)
+    assert aid in {a["assistant_id"] for a in mine}
+    assert aid not in {a["assistant_id"] for a in await bob.assistants.search(limit=100)}
+    assert await alice.assistants.count(graph_id="chat") >= 2  # the served one and this
+    # A run on the assistant runs its graph.
+    values = await alice.runs.wait(None, aid, input=said("hi"))
+    assert values["messages"][-1]["content"] == REPLY
+    updated = await alice.assistants.update(aid, metadata={"team": "b"})
+    assert updated["version"] == 2 and updated["metadata"] == {"team": "b"}
+    versions = await alice.assistants.get_versions(aid)
+    assert [v["version"] for v in versions] == [2, 1]
+    back = await alice.assistants.set_latest(aid, 1)
+    assert back["version"] == 1 and back["metadata"] == {"team": "a"}
+    await _missing_for(bob, bob.assistants.delete(aid))
+    await alice.assistants.delete(aid)
+    await _missing_for(alice, alice.assistants.get(aid))
