@@ -64,10 +64,11 @@ class RedisAssistants:
             await pipe.execute()
 
     async def owned(self, owner: str) -> list[dict[str, Any]]:
-        ids: list[bytes] = sorted(await self._redis.smembers(self._owner_key(owner)))
+        members = await self._redis.smembers(self._owner_key(owner))
+        ids = sorted(m.decode() if isinstance(m, bytes) else m for m in members)
         if not ids:
             return []
-        raws = await self._redis.mget([self._key(i.decode()) for i in ids])
+        raws = await self._redis.mget([self._key(i) for i in ids])
         return [orjson.loads(r) for r in raws if r]
 
     async def close(self) -> None:
