@@ -51,6 +51,8 @@ class SharedRunsConfig:
     workers: int = 16
     """Background runs this process runs at once (0: it takes none from the queue)."""
     stream_max_events: int = 1024
+    max_connections: int = 256
+    """Redis connections this process opens for shared runs, at most."""
 
 
 Revive = Callable[..., RunRecord]
@@ -86,9 +88,14 @@ class SharedRunManager(RunManager):
     # --- start and stop -----------------------------------------------------------------
 
     async def start(self) -> None:
-        from redis.asyncio import Redis
+        from redis.asyncio import BlockingConnectionPool, Redis
 
-        self._redis = Redis.from_url(self.config.redis_url)
+        # Many runs at once share a bounded pool: a command waits for a free connection
+        # instead of failing when the pool is full.
+        pool = BlockingConnectionPool.from_url(
+            self.config.redis_url, max_connections=self.config.max_connections, timeout=30
+        )
+        self._redis = Redis(connection_pool=pool)
         for name in ("SUBMIT", "CLAIM", "HEARTBEAT", "REAP", "HAND_BACK", "FINISH"):
             self._scripts[name] = self._redis.register_script(getattr(lua, name))
         self._background.append(asyncio.create_task(self._listen_cancels(), name="run-cancels"))
@@ -195,6 +202,7 @@ class SharedRunManager(RunManager):
         except Exception as exc:
             logger.exception("run %s failed outside its graph", run.run_id)
             run.error = {"error": type(exc).__name__, "message": "internal error in the run"}
+            run.events.append("error", run.error)
             run.set_status("error")
         finally:
             beat.cancel()
