@@ -151,3 +151,14 @@ async def test_assistants_are_created_versioned_and_owned(deployment: dict[str, 
     await _missing_for(bob, bob.assistants.delete(aid))
     await alice.assistants.delete(aid)
     await _missing_for(alice, alice.assistants.get(aid))
+
+
+async def test_a_finished_run_can_be_deleted(deployment: dict[str, Any]) -> None:
+    alice, bob = deployment["alice"], deployment["bob"]
+    tid = (await alice.threads.create())["thread_id"]
+    run = await alice.runs.create(tid, "chat", input=said("hi"))
+    await alice.runs.join(tid, run["run_id"])
+    await _missing_for(bob, bob.runs.delete(tid, run["run_id"]))
+    await alice.runs.delete(tid, run["run_id"])
+    await _missing_for(alice, alice.runs.get(tid, run["run_id"]))
+    assert await alice.runs.list(tid) == []
