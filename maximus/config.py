@@ -258,6 +258,9 @@ class ServerSettings(BaseModel):
     another worker and resumed from its last checkpoint."""
     run_ttl_seconds: int = Field(default=86_400, ge=60)
     """Shared run records and their events are kept this long after their last change."""
+    webhook_allow_private: list[str] = Field(default_factory=list)
+    """Private or loopback addresses (or CIDR ranges) run webhooks may call anyway; others
+    are refused, as ``http_fetch`` refuses them."""
 
     @field_validator("jwt_secret")
     @classmethod

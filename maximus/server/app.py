@@ -31,6 +31,7 @@ from maximus.server.routes import assistants, memory, ops, plugins, runs, thread
 from maximus.server.schemas import ErrorBody
 from maximus.server.shared_runs import SharedRunsConfig
 from maximus.server.threads import Threads
+from maximus.server.webhooks import Webhooks
 
 logger = logging.getLogger("maximus.server")
 
@@ -156,6 +157,7 @@ def create_app(
             assistants = open_assistants(settings, registry)
             stack.push_async_callback(assistants.backend.close)
             run_service.assistants = assistants
+            run_service.webhooks = Webhooks(server.webhook_allow_private)
             app.state.maximus = ServerState(
                 settings=settings,
                 saver=saver,

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from maximus.server.metrics import Metrics
     from maximus.server.schemas import RunCreate
     from maximus.server.shared_runs import SharedRunsConfig
+    from maximus.server.webhooks import Webhooks
 
 logger = logging.getLogger("maximus.server.runs")
 
@@ -114,6 +115,9 @@ class RunService:
         self.buffer_events = buffer_events
         self.assistants: Assistants | None = None
         """Users' own assistants (set by the app once open)."""
+        self.webhooks: Webhooks | None = None
+        """Calls run webhooks (set by the app)."""
+        self._calls: set[asyncio.Task[None]] = set()
         self.manager: RunManager
         if shared is None:
             self.manager = RunManager(
@@ -175,6 +179,8 @@ class RunService:
                 tup = await self.threads.create(owner, thread_id=thread_id, graph_id=graph_id)
             carried.update(carried_metadata(tup))
         carried[GRAPH_KEY] = graph_id
+        if body.webhook and self.webhooks is not None:
+            await asyncio.to_thread(self.webhooks.check, body.webhook)
         run = RunRecord(
             run_id=str(uuid.uuid4()),
             thread_id=thread_id,
@@ -297,6 +303,13 @@ class RunService:
     async def _finished(self, run: RunRecord) -> None:
         self.metrics.run_finished(run.status)
         body: RunCreate = run.request["_body"]
+        if body.webhook and self.webhooks is not None:
+            from maximus.server._serde import dumps
+
+            payload = dumps({**run.as_dict(), "values": run.result, "error": run.error})
+            task = asyncio.create_task(self.webhooks.send(body.webhook, payload))
+            self._calls.add(task)
+            task.add_done_callback(self._calls.discard)
         if run.rollback and not (run.stateless and body.on_completion == "delete"):
             try:
                 await self.threads.saver.adelete_for_runs([run.run_id])

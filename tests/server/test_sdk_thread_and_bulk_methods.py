@@ -162,3 +162,58 @@ async def test_a_finished_run_can_be_deleted(deployment: dict[str, Any]) -> None
     await alice.runs.delete(tid, run["run_id"])
     await _missing_for(alice, alice.runs.get(tid, run["run_id"]))
     assert await alice.runs.list(tid) == []
+
+
+@pytest.fixture
+def receiver() -> Any:
+    """A loopback HTTP server that keeps the JSON bodies POSTed to it."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    bodies: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (the stdlib's name)
+            size = int(self.headers["Content-Length"])
+            bodies.append(json.loads(self.rfile.read(size)))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield {"url": f"http://127.0.0.1:{server.server_port}/hook", "bodies": bodies}
+    server.shutdown()
+
+
+async def test_webhook_gets_the_finished_run_once(
+    deployment: dict[str, Any], receiver: dict[str, Any]
+) -> None:
+    alice = deployment["alice"]
+    tid = (await alice.threads.create())["thread_id"]
+    run = await alice.runs.create(tid, "chat", input=said("hi"), webhook=receiver["url"])
+    await alice.runs.join(tid, run["run_id"])
+    for _ in range(100):
+        if receiver["bodies"]:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)  # no second call
+    (body,) = receiver["bodies"]
+    assert body["run_id"] == run["run_id"] and body["status"] == "success"
+    assert body["values"]["messages"][-1]["content"] == REPLY
+
+
+@pytest.mark.parametrize("url", ["http://10.1.2.3/hook", "ftp://127.0.0.1/hook"])
+async def test_webhook_to_a_private_address_is_refused(
+    deployment: dict[str, Any], url: str
+) -> None:
+    alice = deployment["alice"]
+    tid = (await alice.threads.create())["thread_id"]
+    with pytest.raises(httpx.HTTPStatusError) as err:
+        await alice.runs.create(tid, "chat", input=said("hi"), webhook=url)
+    assert err.value.response.status_code == 422
+    assert "webhook" in err.value.response.text
