@@ -207,13 +207,13 @@ async def test_webhook_gets_the_finished_run_once(
     assert body["values"]["messages"][-1]["content"] == REPLY
 
 
-@pytest.mark.parametrize("url", ["http://10.1.2.3/hook", "ftp://127.0.0.1/hook"])
+@pytest.mark.parametrize("hook", ["http://10.1.2.3/hook", "ftp://127.0.0.1/hook"])
 async def test_webhook_to_a_private_address_is_refused(
-    deployment: dict[str, Any], url: str
+    deployment: dict[str, Any], hook: str
 ) -> None:
     alice = deployment["alice"]
     tid = (await alice.threads.create())["thread_id"]
     with pytest.raises(httpx.HTTPStatusError) as err:
-        await alice.runs.create(tid, "chat", input=said("hi"), webhook=url)
+        await alice.runs.create(tid, "chat", input=said("hi"), webhook=hook)
     assert err.value.response.status_code == 422
     assert "webhook" in err.value.response.text
