@@ -91,6 +91,9 @@ SUBMIT = (
     + """
 -- KEYS: active, record, thread_runs, queue, owner, leases
 -- ARGV: run_id, strategy, record, ttl, owner ('' = queue it), lease_ms
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  return {2}  -- made already (a cron's fire, tried again)
+end
 local busy = redis.call('LRANGE', KEYS[1], 0, -1)
 if #busy > 0 and ARGV[2] == 'reject' then
   return {0, busy[1]}

@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from maximus.config import Settings, get_settings
 from maximus.server.assistants import open_assistants
 from maximus.server.auth import Authenticator, RateLimiter
+from maximus.server.crons import open_crons
 from maximus.server.deps import ServerState, get_principal
 from maximus.server.errors import install_error_handlers
 from maximus.server.execution import RunService
@@ -27,7 +28,7 @@ from maximus.server.graphs import GraphDeps, GraphFactory, GraphRegistry
 from maximus.server.lazy import LazyMemory, LazyPlugins
 from maximus.server.metrics import Metrics
 from maximus.server.observability import RequestMiddleware, configure_logging, make_tracer
-from maximus.server.routes import assistants, memory, ops, plugins, runs, threads
+from maximus.server.routes import assistants, crons, memory, ops, plugins, runs, threads
 from maximus.server.schemas import ErrorBody
 from maximus.server.shared_runs import SharedRunsConfig
 from maximus.server.threads import Threads
@@ -54,6 +55,7 @@ RESOURCE_ROUTERS = (
     runs.router,
     plugins.router,
     memory.router,
+    crons.router,
 )
 """Routers that need a caller; a new resource (e.g. memory) adds its router here."""
 
@@ -158,6 +160,12 @@ def create_app(
             stack.push_async_callback(assistants.backend.close)
             run_service.assistants = assistants
             run_service.webhooks = Webhooks(server.webhook_allow_private)
+            cron_service = open_crons(settings)
+            stack.push_async_callback(cron_service.backend.close)
+            # Crons fire in processes that run workers (every process, without Redis).
+            firing = None
+            if server.run_workers > 0 or not settings.redis_url:
+                firing = asyncio.create_task(cron_service.run(run_service.fire_cron))
             app.state.maximus = ServerState(
                 settings=settings,
                 saver=saver,
@@ -171,12 +179,16 @@ def create_app(
                 lesson_sink=sink,
                 memory=memory,
                 assistants=assistants,
+                crons=cron_service,
             )
             # Compile the graphs and open memory after start-up: readiness does not wait.
             warm = asyncio.create_task(asyncio.to_thread(_warm, registry))
             try:
                 yield
             finally:
+                if firing is not None:
+                    firing.cancel()
+                    await asyncio.gather(firing, return_exceptions=True)
                 await asyncio.gather(warm, return_exceptions=True)
                 cancelled = await run_service.manager.shutdown(server.shutdown_grace_seconds)
                 if cancelled:

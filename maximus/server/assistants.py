@@ -19,42 +19,51 @@ import orjson
 from maximus.errors import ConflictError, ThreadNotFoundError
 from maximus.server.run_manager import now_iso
 
+_ID = {"assistants": "assistant_id", "crons": "cron_id"}
+"""The id field of each table's documents."""
 VERSION_FIELDS = ("graph_id", "config", "context", "metadata", "name", "description")
 
 
 class AssistantBackend(Protocol):
-    """Where assistant documents live."""
+    """Where documents (assistants, crons) live: JSON by id, with each owner's ids."""
 
     async def get(self, assistant_id: str) -> dict[str, Any] | None: ...
     async def put(self, doc: dict[str, Any]) -> None: ...
     async def delete(self, assistant_id: str, owner: str) -> None: ...
     async def owned(self, owner: str) -> list[dict[str, Any]]: ...
+    async def every(self) -> list[dict[str, Any]]: ...
     async def close(self) -> None: ...
 
 
 class RedisAssistants:
-    """Documents at ``{prefix}:assistant:{id}``, with a set of ids per owner."""
+    """Documents at ``{prefix}:{kind}:{id}``, with a set of ids per owner."""
 
-    def __init__(self, url: str, prefix: str) -> None:
+    def __init__(self, url: str, prefix: str, kind: str = "assistant") -> None:
         from redis.asyncio import Redis
 
         self._redis = Redis.from_url(url)
         self._prefix = prefix
+        self._kind = kind
+
+    @property
+    def redis(self) -> Any:
+        return self._redis
 
     def _key(self, assistant_id: str) -> str:
-        return f"{self._prefix}:assistant:{assistant_id}"
+        return f"{self._prefix}:{self._kind}:{assistant_id}"
 
     def _owner_key(self, owner: str) -> str:
-        return f"{self._prefix}:assistants-of:{owner}"
+        return f"{self._prefix}:{self._kind}s-of:{owner}"
 
     async def get(self, assistant_id: str) -> dict[str, Any] | None:
         raw = await self._redis.get(self._key(assistant_id))
         return orjson.loads(raw) if raw else None
 
     async def put(self, doc: dict[str, Any]) -> None:
+        doc_id = doc[_ID[self._kind + "s"]]
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(self._key(doc["assistant_id"]), orjson.dumps(doc))
-            pipe.sadd(self._owner_key(doc["owner"]), doc["assistant_id"])
+            pipe.set(self._key(doc_id), orjson.dumps(doc))
+            pipe.sadd(self._owner_key(doc["owner"]), doc_id)
             await pipe.execute()
 
     async def delete(self, assistant_id: str, owner: str) -> None:
@@ -71,15 +80,19 @@ class RedisAssistants:
         raws = await self._redis.mget([self._key(i) for i in ids])
         return [orjson.loads(r) for r in raws if r]
 
+    async def every(self) -> list[dict[str, Any]]:
+        raise NotImplementedError("RedisAssistants keeps no list of every document")
+
     async def close(self) -> None:
         await self._redis.aclose()
 
 
 class SqliteAssistants:
-    """Documents in one table of ``assistants.sqlite`` in the data directory."""
+    """Documents in one table of a SQLite file in the data directory."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, table: str = "assistants") -> None:
         self._path = path
+        self._table = table
         self._db: Any = None
 
     async def _conn(self) -> Any:
@@ -89,8 +102,8 @@ class SqliteAssistants:
             self._path.parent.mkdir(parents=True, exist_ok=True)
             self._db = await aiosqlite.connect(self._path)
             await self._db.execute(
-                "CREATE TABLE IF NOT EXISTS assistants "
-                "(assistant_id TEXT PRIMARY KEY, owner TEXT NOT NULL, doc TEXT NOT NULL)"
+                f"CREATE TABLE IF NOT EXISTS {self._table} "
+                "(id TEXT PRIMARY KEY, owner TEXT NOT NULL, doc TEXT NOT NULL)"
             )
             await self._db.commit()
         return self._db
@@ -98,7 +111,7 @@ class SqliteAssistants:
     async def get(self, assistant_id: str) -> dict[str, Any] | None:
         db = await self._conn()
         async with db.execute(
-            "SELECT doc FROM assistants WHERE assistant_id = ?", (assistant_id,)
+            f"SELECT doc FROM {self._table} WHERE id = ?", (assistant_id,)
         ) as cur:
             row = await cur.fetchone()
         return orjson.loads(row[0]) if row else None
@@ -106,23 +119,29 @@ class SqliteAssistants:
     async def put(self, doc: dict[str, Any]) -> None:
         db = await self._conn()
         await db.execute(
-            "INSERT OR REPLACE INTO assistants VALUES (?, ?, ?)",
-            (doc["assistant_id"], doc["owner"], orjson.dumps(doc).decode()),
+            f"INSERT OR REPLACE INTO {self._table} VALUES (?, ?, ?)",
+            (doc[_ID[self._table]], doc["owner"], orjson.dumps(doc).decode()),
         )
         await db.commit()
 
     async def delete(self, assistant_id: str, owner: str) -> None:
         db = await self._conn()
         await db.execute(
-            "DELETE FROM assistants WHERE assistant_id = ? AND owner = ?", (assistant_id, owner)
+            f"DELETE FROM {self._table} WHERE id = ? AND owner = ?", (assistant_id, owner)
         )
         await db.commit()
 
     async def owned(self, owner: str) -> list[dict[str, Any]]:
         db = await self._conn()
         async with db.execute(
-            "SELECT doc FROM assistants WHERE owner = ? ORDER BY assistant_id", (owner,)
+            f"SELECT doc FROM {self._table} WHERE owner = ? ORDER BY id", (owner,)
         ) as cur:
+            rows = await cur.fetchall()
+        return [orjson.loads(r[0]) for r in rows]
+
+    async def every(self) -> list[dict[str, Any]]:
+        db = await self._conn()
+        async with db.execute(f"SELECT doc FROM {self._table}") as cur:
             rows = await cur.fetchall()
         return [orjson.loads(r[0]) for r in rows]
 

@@ -139,8 +139,23 @@ class RunService:
             )
         threads.runs = self.manager
 
+    async def fire_cron(self, cron: dict[str, Any], run_id: str) -> None:
+        """Start one fire of a cron (``run_id`` is the same for every try of that fire)."""
+        from maximus.server.schemas import RunCreate
+
+        body = RunCreate.model_validate(cron["payload"])
+        if cron["thread_id"] is None and cron.get("on_run_completed"):
+            body = body.model_copy(update={"on_completion": cron["on_run_completed"]})
+        await self.create(cron["owner"], cron["thread_id"], body, background=True, run_id=run_id)
+
     async def create(
-        self, owner: str, thread_id: str | None, body: RunCreate, *, background: bool = False
+        self,
+        owner: str,
+        thread_id: str | None,
+        body: RunCreate,
+        *,
+        background: bool = False,
+        run_id: str | None = None,
     ) -> RunRecord:
         """Validate and start a run; ``thread_id=None`` makes a stateless run; ``background``
         runs (``runs.create``) go to the workers when runs are shared.
@@ -182,7 +197,7 @@ class RunService:
         if body.webhook and self.webhooks is not None:
             await asyncio.to_thread(self.webhooks.check, body.webhook)
         run = RunRecord(
-            run_id=str(uuid.uuid4()),
+            run_id=run_id or str(uuid.uuid4()),
             thread_id=thread_id,
             assistant_id=body.assistant_id,
             graph_id=graph_id,

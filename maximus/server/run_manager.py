@@ -216,6 +216,8 @@ class RunManager:
             ConflictError: the thread is busy and the strategy is ``reject``.
             RateLimitedError: the server is shutting down or has too many runs in flight.
         """
+        if run.run_id in self._runs:  # a cron's fire made again: the first one stands
+            return self._runs[run.run_id]
         if not self.accepting:
             raise RateLimitedError("the server is shutting down; retry on another replica")
         if self.active_count >= self._max_active:

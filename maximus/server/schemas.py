@@ -3,6 +3,7 @@ HTTP edge only). Responses allow extra keys so that newer SDK fields pass throug
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -251,6 +252,54 @@ class RunCreate(_Body):
         return list(self.stream_mode)  # the validator made it a list
 
 
+class CronCreate(RunCreate):
+    schedule: str = Field(min_length=1, max_length=200)
+    """A cron expression: five fields, or six with seconds last."""
+    end_time: datetime | None = None
+    enabled: bool = True
+    timezone: str | None = None
+    on_run_completed: Literal["delete", "keep"] | None = None
+
+
+class CronPatch(_Body):
+    schedule: str | None = Field(default=None, min_length=1, max_length=200)
+    end_time: datetime | None = None
+    enabled: bool | None = None
+    timezone: str | None = None
+    metadata: Json | None = None
+    input: Any = None
+    config: Json | None = None
+    context: Json | None = None
+    on_run_completed: Literal["delete", "keep"] | None = None
+
+
+class CronSearch(_Body):
+    assistant_id: str | None = None
+    thread_id: str | None = None
+    enabled: bool | None = None
+    limit: int = Field(default=10, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+
+
+class CronCount(_Body):
+    assistant_id: str | None = None
+    thread_id: str | None = None
+
+
+class Cron(_Out):
+    cron_id: str
+    assistant_id: str
+    thread_id: str | None = None
+    schedule: str
+    payload: Json
+    user_id: str | None = None
+    next_run_date: str | None = None
+    metadata: Json
+    enabled: bool
+    created_at: str
+    updated_at: str
+
+
 class Run(_Out):
     run_id: str
     thread_id: str
@@ -294,6 +343,11 @@ class ErrorBody(_Out):
 
 
 __all__ = [
+    "Cron",
+    "CronCount",
+    "CronCreate",
+    "CronPatch",
+    "CronSearch",
     "AssistantCreate",
     "AssistantLatest",
     "AssistantPatch",

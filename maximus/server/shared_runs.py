@@ -161,6 +161,8 @@ class SharedRunManager(RunManager):
                 self._lease_ms,
             ],
         )
+        if int(answer[0]) == 2:
+            return run  # a cron's fire made again: the first one stands
         if int(answer[0]) == 0:
             raise ConflictError(
                 f"thread {run.thread_id!r} is busy with run {answer[1].decode()!r}; "
