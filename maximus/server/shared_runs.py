@@ -28,14 +28,13 @@ from typing import Any
 
 from maximus.errors import ConflictError, RateLimitedError, ThreadNotFoundError
 from maximus.server import _run_keys as lua
-from maximus.server._events import Event, EventLog, StreamLagged
-from maximus.server._run_keys import END_EVENT, RunKeys, decode_record, encode_record, event_seq
+from maximus.server._events import Event, StreamLagged
+from maximus.server._run_keys import RunKeys, decode_record, encode_record, event_seq
 from maximus.server._serde import to_jsonable
+from maximus.server._shared_reads import TERMINAL, follow_stream, view, wait_for_end
 from maximus.server.run_manager import Executor, RunManager, RunRecord, current_run_id
 
 logger = logging.getLogger("maximus.server.runs")
-
-TERMINAL = frozenset({"success", "error", "timeout", "interrupted"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -492,31 +491,6 @@ class SharedRunManager(RunManager):
 
     # --- queries ------------------------------------------------------------------------
 
-    def _local_record(self, fields: dict[str, Any]) -> RunRecord:
-        """A read-only view of a run held elsewhere."""
-        run = RunRecord(
-            run_id=fields["run_id"],
-            thread_id=fields["thread_id"],
-            assistant_id=fields["assistant_id"],
-            graph_id=fields["graph_id"],
-            owner=fields["owner"],
-            request=fields["request"],
-            events=EventLog(16),
-            metadata=fields.get("metadata") or {},
-            multitask_strategy=fields["multitask_strategy"],
-            stateless=fields["stateless"],
-            status=fields["status"],
-            created_at=fields["created_at"],
-            updated_at=fields["updated_at"],
-            result=fields.get("result"),
-            error=fields.get("error"),
-            attempt=fields.get("attempt", 1),
-            background=True,
-        )
-        if run.status in TERMINAL:
-            run.done.set()
-        return run
-
     async def find(self, run_id: str, *, owner: str, thread_id: str | None = None) -> RunRecord:
         local = self._runs.get(run_id)
         if local is not None and local.task is not None and not local.finished:
@@ -524,7 +498,7 @@ class SharedRunManager(RunManager):
         raw = await self._redis.get(self.keys.record(run_id))
         if raw is None:
             raise ThreadNotFoundError(f"no run {run_id!r}")
-        run = self._local_record(decode_record(raw))
+        run = view(decode_record(raw))
         if run.owner != owner or (thread_id and run.thread_id != thread_id):
             raise ThreadNotFoundError(f"no run {run_id!r}")
         return run
@@ -534,52 +508,18 @@ class SharedRunManager(RunManager):
         if not ids:
             return []
         raws = await self._redis.mget([self.keys.record(i.decode()) for i in ids])
-        return [self._local_record(decode_record(raw)) for raw in raws if raw is not None]
+        return [view(decode_record(raw)) for raw in raws if raw is not None]
 
     async def wait(self, run: RunRecord) -> None:
         if run.task is not None:
             await run.done.wait()
-            return
-        pause = 0.01
-        while not run.finished:
-            await asyncio.sleep(pause)
-            pause = min(pause * 1.5, 0.25)
-            raw = await self._redis.get(self.keys.record(run.run_id))
-            if raw is None:
-                raise ThreadNotFoundError(f"no run {run.run_id!r}")
-            fresh = decode_record(raw)
-            if fresh["status"] in TERMINAL:
-                run.status, run.result, run.error = fresh["status"], fresh.get("result"), None
-                run.error = fresh.get("error")
-                run.updated_at = fresh["updated_at"]
-                run.done.set()
+        else:
+            await wait_for_end(self._redis, self.keys, run)
 
     def follow(self, run: RunRecord, after: int = 0) -> AsyncIterator[Event]:
         if run.task is not None:
             return run.events.follow(after)
-        return self._follow_stream(run, after)
-
-    async def _follow_stream(self, run: RunRecord, after: int) -> AsyncIterator[Event]:
-        key = self.keys.events(run.run_id)
-        first = await self._redis.xrange(key, count=1)
-        if first and after + 1 < event_seq(first[0][0]):
-            raise StreamLagged(f"events up to {event_seq(first[0][0]) - 1} are no longer kept")
-        last = f"{after}-0"
-        while True:
-            answer = await self._redis.xread({key: last}, count=256, block=1000)
-            if not answer:
-                # No end marker (its writer died, or the events expired): the record decides.
-                raw = await self._redis.get(self.keys.record(run.run_id))
-                if raw is None or decode_record(raw)["status"] in TERMINAL:
-                    if not await self._redis.xread({key: last}, count=1):
-                        return
-                continue
-            for entry_id, fields in answer[0][1]:
-                last = entry_id.decode()
-                name = fields[b"e"].decode()
-                if name == END_EVENT:
-                    return
-                yield Event(event_seq(entry_id), name, fields[b"d"])
+        return follow_stream(self._redis, self.keys, run, after)
 
     async def thread_runs_state(self, thread_id: str) -> tuple[bool, Any]:
         k = self.keys

@@ -59,7 +59,7 @@ def clients(urls: list[str], user: str = "alice") -> list[Any]:
 async def test_a_background_run_is_seen_and_joined_on_every_replica(replicas: list[str]) -> None:
     a, b, c = clients(replicas)
     tid = (await a.threads.create())["thread_id"]
-    run = await a.runs.create(tid, "chat", input=said("sleep:0.5 hi"))
+    run = await a.runs.create(tid, "chat", input=said("sleep:3 hi"))
     assert (await b.runs.get(tid, run["run_id"]))["status"] in ("pending", "running")
     joined = await c.runs.join(tid, run["run_id"])
     assert joined["messages"][-1]["content"] == REPLY
