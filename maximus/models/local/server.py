@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import fcntl
 import json
 import os
@@ -50,6 +51,8 @@ class ServerInfo:
     n_gpu_layers: int | None
     supervisor_pid: int | None = None
     """The process that watches the server and records how it ended."""
+    ready_check_s: float | None = None
+    """Seconds the first real request took (answered before the server was reported ready)."""
 
     @property
     def url(self) -> str:
@@ -94,7 +97,13 @@ class CrashReport:
 
     def message(self, log_file: Path) -> str:
         """One line for the user: what died, how, the last log lines, and the fix."""
-        tail = " | ".join(line.strip() for line in self.log_tail[-3:] if line.strip())
+        lines = [
+            line.strip()
+            for line in self.log_tail
+            if line.strip() and not line.startswith("Extension modules:")
+        ]
+        fatal = [line for line in lines if line.startswith("Fatal Python error")]
+        tail = " | ".join(dict.fromkeys(fatal[-1:] + lines[-2:]))
         return (
             f"the local model server (pid {self.pid}) crashed: {self.how}. "
             f"Last log lines: {tail or '(empty)'} [{log_file}]. Fix: {self.fix}"
@@ -194,10 +203,15 @@ class LocalModelServer:
 
     def failure(self) -> str:
         """Why the server does not answer, in one line: its crash, or that it is not running."""
+        info = self._read()
+        if info is not None and not _alive(info.pid):
+            # Its supervisor writes the crash record a moment after the server dies.
+            deadline = time.monotonic() + 5.0
+            while not self.exit_file.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
         crash = self.crash()
         if crash is not None:
             return crash.message(self.log_file)
-        info = self._read()
         if info is not None and _alive(info.pid):
             return (
                 f"the local model server (pid {info.pid}) is running but does not answer at "
@@ -233,6 +247,9 @@ class LocalModelServer:
             info = self.status()
             if info is not None:
                 return info
+            crash = self.crash()
+            if crash is not None and on_event is not None:
+                on_event(f"the last local model server {crash.how}; starting a new one")
             return self._start(progress, on_event)
 
     def stop(self, timeout: float = 15.0) -> bool:
@@ -337,8 +354,10 @@ class LocalModelServer:
         )
         if on_event is not None:
             on_event("checking the local model with a first real request")
+        checked = time.monotonic()
         try:
             first_request(info.url, timeout=max(30.0, deadline - time.monotonic()))
+            info = dataclasses.replace(info, ready_check_s=round(time.monotonic() - checked, 3))
         except httpx.HTTPError as exc:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=10)  # the supervisor records a crash, then exits
@@ -507,7 +526,7 @@ def supervise(argv: list[str], state_file: str | None) -> int:
     returncode = child.wait()
     if returncode not in _CLEAN_EXITS:
         try:
-            tail = (folder / "server.log").read_text(errors="replace").splitlines()[-15:]
+            tail = (folder / "server.log").read_text(errors="replace").splitlines()[-80:]
         except OSError:
             tail = []
         record = {"pid": child.pid, "returncode": returncode, "at": time.time(), "log_tail": tail}
