@@ -15,9 +15,15 @@ LangGraph API server as ``langgraph dev`` (``langgraph-cli[inmem]``, offline).
   events, and errors (a non-200 answer, an ``error`` event, a dropped connection, or a
   stream without its final ``values``).
 
+- **Replicas** (``bench/_replicas.py``): ``/runs/wait`` p50 and SSE first-event p99 through
+  the shared (Redis) run path against the in-process path, one replica each, and through
+  three replicas on one Redis, requests round-robin.
+
 Run from the repository root with ``python -m bench.server``. The last line printed is one
 JSON object: ``maximus_wait_p50_ms``, ``langgraph_api_wait_p50_ms``, ``speedup``,
-``streams``, ``errors``, ``first_event_p99_ms``, ``event_gap_p99_ms`` (and more).
+``streams``, ``errors``, ``first_event_p99_ms``, ``event_gap_p99_ms``,
+``redis_path_wait_p50_ms``, ``inprocess_wait_p50_ms``, ``replicas3_wait_p50_ms``,
+``replicas3_errors`` (and more).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from bench._replicas import compare
 from bench._servers import http_server, redis_server
 from maximus.server.auth import hash_key
 
@@ -197,6 +204,8 @@ def main() -> None:
             loaded = asyncio.run(load(ours["url"]))
             loaded["server_cpu_s"] = round(cpu_seconds(ours["pid"]) - cpu_before, 2)
             print(f"load: {loaded}")
+        # The shared run path against the in-process one, and three replicas.
+        shared = compare(redis_url, env, KEY, wait_body(), one_stream, RAMP_S)
     result = {
         "maximus_wait_p50_ms": round(p50_mine, 2),
         "langgraph_api_wait_p50_ms": round(p50_peer, 2),
@@ -213,6 +222,7 @@ def main() -> None:
         "ticks": TICKS,
         "tick_ms": TICK_MS,
         "server_cpu_s": loaded["server_cpu_s"],
+        **shared,
         "loadavg_1m": round(os.getloadavg()[0], 2),
     }
     print(json.dumps(result))

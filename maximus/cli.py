@@ -52,6 +52,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "plugins": ("maximus.plugins.cli", "plugins_app"),
     "serve": ("maximus.server.cli", "serve_app"),
     "model": ("maximus.models.local.cli", "model_app"),
+    "worker": ("maximus.server.worker", "worker_app"),
 }
 """Command groups, each a Typer app in its own module, imported only when it is invoked, so
 ``maximus serve`` starts without loading the agent, the plugins or the memory engines."""

@@ -252,6 +252,20 @@ class ServerSettings(BaseModel):
     cors_origins: list[str] = Field(default_factory=list)
     admins: list[str] = Field(default_factory=list)
     """Users who may enable and disable plugins over HTTP (with ``auth=none``, everyone)."""
+    shared_runs: bool = True
+    """With ``redis_url`` set, runs, their events, thread locks and cancels are shared by every
+    replica through Redis, and background runs go to workers; off, runs stay in-process."""
+    run_workers: int = Field(default=16, ge=0)
+    """Background runs (and runs taken over) this process runs at once from the shared queue
+    (0: none; ``maximus worker`` processes run them)."""
+    run_lease_seconds: float = Field(default=10.0, ge=0.3)
+    """A shared run whose process stops renewing its lease for this long is taken over by
+    another worker and resumed from its last checkpoint."""
+    run_ttl_seconds: int = Field(default=86_400, ge=60)
+    """Shared run records and their events are kept this long after their last change."""
+    webhook_allow_private: list[str] = Field(default_factory=list)
+    """Private or loopback addresses (or CIDR ranges) run webhooks may call anyway; others
+    are refused, as ``http_fetch`` refuses them."""
 
     @field_validator("jwt_secret")
     @classmethod

@@ -4,6 +4,7 @@
 Usage::
 
     python scripts/http_servers.py start maximus [--name N] [--env K=V ...] [--json]
+    python scripts/http_servers.py start maximus-worker [--name N] [--env K=V ...] [--json]
     python scripts/http_servers.py start langgraph-dev [--config FILE | --graph ID=module:attr]
                                          [--env K=V ...] [--json]
     python scripts/http_servers.py stop NAME|--all
@@ -81,6 +82,9 @@ def command(
     if kind == "maximus":
         argv = [sys.executable, "-m", "maximus.cli", "serve", "--host", "127.0.0.1"]
         return [*argv, "--port", str(port)], "/readyz", {}
+    if kind == "maximus-worker":
+        argv = [sys.executable, "-m", "maximus.cli", "worker", "--host", "127.0.0.1"]
+        return [*argv, "--port", str(port)], "/readyz", {}
     if kind == "langgraph-dev":
         if graphs:
             spec = dict(g.split("=", 1) for g in graphs)
@@ -113,7 +117,7 @@ def start(
     ready = f"http://127.0.0.1:{port}{ready_path}"
     # ``maximus`` runs from the project root (as a user would); ``langgraph dev`` from its own
     # directory, where its in-memory runtime persists.
-    cwd = ROOT if kind == "maximus" else workdir
+    cwd = workdir if kind == "langgraph-dev" else ROOT
     cmd = argv
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -173,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p_start = sub.add_parser("start")
-    p_start.add_argument("kind", choices=("maximus", "langgraph-dev"))
+    p_start.add_argument("kind", choices=("maximus", "maximus-worker", "langgraph-dev"))
     p_start.add_argument("--name")
     p_start.add_argument("--env", action="append", default=[], help="K=V for the server")
     p_start.add_argument("--graph", action="append", default=[], help="ID=module:attr")
@@ -189,7 +193,8 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(record) if args.json else record["url"])
     elif args.all:
         for path in state_dir().glob("*.json"):
-            if json.loads(path.read_text()).get("kind") in ("maximus", "langgraph-dev"):
+            kind = json.loads(path.read_text()).get("kind")
+            if kind in ("maximus", "maximus-worker", "langgraph-dev"):
                 stop(path.stem)
     elif args.name:
         stop(args.name)

@@ -17,9 +17,19 @@ from typing import Any, NamedTuple
 from maximus.server._serde import dumps
 
 STREAM_MODES = frozenset(
-    {"values", "updates", "messages", "messages-tuple", "custom", "debug", "tasks", "checkpoints"}
+    {
+        "values",
+        "updates",
+        "messages",
+        "messages-tuple",
+        "custom",
+        "debug",
+        "tasks",
+        "checkpoints",
+        "events",
+    }
 )
-"""The ``stream_mode`` values the server accepts (``events`` is not supported)."""
+"""The ``stream_mode`` values the server accepts (``events``: ``astream_events`` v2)."""
 
 
 class Event(NamedTuple):
@@ -37,9 +47,11 @@ class StreamLagged(Exception):
 class EventLog:
     """A bounded, append-only log of a run's events that many readers can follow."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, *, first: int = 1) -> None:
         self._events: deque[Event] = deque(maxlen=capacity)
-        self._next = 1
+        self._next = first
+        """The number the next event gets (a run taken over continues its numbering)."""
+        self._start = first
         self._changed = asyncio.Event()
         self.closed = False
 
@@ -70,6 +82,8 @@ class EventLog:
         Raises:
             StreamLagged: an event this reader needs was already dropped.
         """
+        # A log that starts later (a run taken over) has nothing before its first number.
+        after = max(after, self._start - 1)
         while True:
             while after < self.last_seq:
                 first = self._events[0].seq
@@ -109,7 +123,9 @@ class _MessageTracker:
 def graph_modes(requested: Iterable[str]) -> list[str]:
     """The LangGraph stream modes that produce the ``requested`` SDK modes (plus ``values``,
     which the server always needs for the run's result)."""
-    modes = {"messages" if m in ("messages", "messages-tuple") else m for m in requested}
+    modes = {
+        "messages" if m in ("messages", "messages-tuple") else m for m in requested if m != "events"
+    }
     modes.add("values")
     return sorted(modes)
 

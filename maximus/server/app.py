@@ -18,7 +18,9 @@ from typing import Any
 from fastapi import FastAPI
 
 from maximus.config import Settings, get_settings
+from maximus.server.assistants import open_assistants
 from maximus.server.auth import Authenticator, RateLimiter
+from maximus.server.crons import open_crons
 from maximus.server.deps import ServerState, get_principal
 from maximus.server.errors import install_error_handlers
 from maximus.server.execution import RunService
@@ -26,9 +28,11 @@ from maximus.server.graphs import GraphDeps, GraphFactory, GraphRegistry
 from maximus.server.lazy import LazyMemory, LazyPlugins
 from maximus.server.metrics import Metrics
 from maximus.server.observability import RequestMiddleware, configure_logging, make_tracer
-from maximus.server.routes import assistants, memory, ops, plugins, runs, threads, ui
+from maximus.server.routes import assistants, crons, memory, ops, plugins, runs, threads, ui
 from maximus.server.schemas import ErrorBody
+from maximus.server.shared_runs import SharedRunsConfig
 from maximus.server.threads import Threads
+from maximus.server.webhooks import Webhooks
 
 logger = logging.getLogger("maximus.server")
 
@@ -51,6 +55,7 @@ RESOURCE_ROUTERS = (
     runs.router,
     plugins.router,
     memory.router,
+    crons.router,
 )
 """Routers that need a caller; a new resource (e.g. memory) adds its router here."""
 
@@ -69,12 +74,28 @@ def _warm(registry: GraphRegistry) -> None:
     )
 
 
+def shared_runs_config(settings: Settings) -> SharedRunsConfig | None:
+    """How runs are shared between replicas (``None``: in-process, without Redis)."""
+    server = settings.server
+    if not settings.redis_url or not server.shared_runs:
+        return None
+    return SharedRunsConfig(
+        redis_url=settings.redis_url,
+        prefix=f"{settings.sessions.key_prefix}:runs",
+        lease_seconds=server.run_lease_seconds,
+        ttl_seconds=server.run_ttl_seconds,
+        workers=server.run_workers,
+        stream_max_events=server.stream_buffer_events,
+    )
+
+
 def create_app(
     settings: Settings | None = None,
     *,
     graphs: Mapping[str, GraphFactory] | None = None,
     load_plugins: bool = True,
     configure_logs: bool = False,
+    serve_api: bool = True,
 ) -> FastAPI:
     """The Maximus HTTP API.
 
@@ -84,6 +105,8 @@ def create_app(
             agent), as factories taking :class:`~maximus.server.graphs.GraphDeps`.
         load_plugins: discover and load plugins at start-up (and serve ``/plugins``).
         configure_logs: install the JSON log handler (``maximus serve`` does).
+        serve_api: serve the resources; ``maximus worker`` serves only the health, readiness
+            and metrics endpoints while its workers run shared runs.
     """
     from fastapi_offline import FastAPIOffline
 
@@ -130,7 +153,19 @@ def create_app(
                 buffer_events=server.stream_buffer_events,
                 keep_finished=server.finished_runs_kept,
                 max_active=server.max_concurrent_runs,
+                shared=shared_runs_config(settings),
             )
+            await run_service.manager.start()
+            assistants = open_assistants(settings, registry)
+            stack.push_async_callback(assistants.backend.close)
+            run_service.assistants = assistants
+            run_service.webhooks = Webhooks(server.webhook_allow_private)
+            cron_service = open_crons(settings)
+            stack.push_async_callback(cron_service.backend.close)
+            # Crons fire in processes that run workers (every process, without Redis).
+            firing = None
+            if server.run_workers > 0 or not settings.redis_url:
+                firing = asyncio.create_task(cron_service.run(run_service.fire_cron))
             app.state.maximus = ServerState(
                 settings=settings,
                 saver=saver,
@@ -143,12 +178,17 @@ def create_app(
                 plugins=plugins,
                 lesson_sink=sink,
                 memory=memory,
+                assistants=assistants,
+                crons=cron_service,
             )
             # Compile the graphs and open memory after start-up: readiness does not wait.
             warm = asyncio.create_task(asyncio.to_thread(_warm, registry))
             try:
                 yield
             finally:
+                if firing is not None:
+                    firing.cancel()
+                    await asyncio.gather(firing, return_exceptions=True)
                 await asyncio.gather(warm, return_exceptions=True)
                 cancelled = await run_service.manager.shutdown(server.shutdown_grace_seconds)
                 if cancelled:
@@ -171,7 +211,7 @@ def create_app(
 
     app.include_router(ops.router)
     app.include_router(ui.router)
-    for router in RESOURCE_ROUTERS:
+    for router in RESOURCE_ROUTERS if serve_api else ():
         app.include_router(router, dependencies=[Depends(get_principal)], responses=ERROR_RESPONSES)
     if server.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
@@ -192,4 +232,4 @@ def create_app(
     return app
 
 
-__all__ = ["RESOURCE_ROUTERS", "create_app"]
+__all__ = ["RESOURCE_ROUTERS", "create_app", "shared_runs_config"]

@@ -32,6 +32,10 @@ class ServerState:
     lesson_sink: Any = None
     memory: Any = None
     """:class:`~maximus.server.lazy.LazyMemory`: long-term memory, opened on first use."""
+    assistants: Any = None
+    """:class:`~maximus.server.assistants.Assistants`: users' own assistants."""
+    crons: Any = None
+    """:class:`~maximus.server.crons.Crons`: scheduled runs."""
     store_down: bool = False
     """The last readiness probe found the checkpointer unreachable."""
 

@@ -12,6 +12,7 @@ import copy
 import logging
 import time
 import uuid
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from maximus.errors import (
@@ -22,13 +23,17 @@ from maximus.errors import (
 )
 from maximus.server._events import EventLog, PartMapper, graph_modes
 from maximus.server._store import reset_connections
+from maximus.server.assistants import merged_config
 from maximus.server.run_manager import RunManager, RunRecord
 from maximus.server.threads import GRAPH_KEY, OWNER_KEY, Threads, carried_metadata
 
 if TYPE_CHECKING:
+    from maximus.server.assistants import Assistants
     from maximus.server.graphs import GraphRegistry
     from maximus.server.metrics import Metrics
     from maximus.server.schemas import RunCreate
+    from maximus.server.shared_runs import SharedRunsConfig
+    from maximus.server.webhooks import Webhooks
 
 logger = logging.getLogger("maximus.server.runs")
 
@@ -63,6 +68,33 @@ def _command(body: RunCreate) -> Any:
     return Command(resume=body.command.resume, update=update, goto=goto or ())
 
 
+async def _parts(
+    graph: Any,
+    payload: Any,
+    config: dict[str, Any],
+    modes: list[str],
+    kwargs: dict[str, Any],
+    run: RunRecord,
+) -> AsyncIterator[tuple[tuple[str, ...], str, Any]]:
+    """``astream(subgraphs=True)`` parts; with ``events`` requested, every ``astream_events``
+    (v2) event goes to the run's log as an ``events`` event, and the root graph's parts come
+    out of its ``on_chain_stream`` events (subgraph parts are not separated then)."""
+    graph_stream_modes = graph_modes(m for m in modes if m != "events")
+    if "events" not in modes:
+        async for part in graph.astream(
+            payload, config, stream_mode=graph_stream_modes, subgraphs=True, **kwargs
+        ):
+            yield part
+        return
+    async for event in graph.astream_events(
+        payload, config, version="v2", stream_mode=graph_stream_modes, **kwargs
+    ):
+        run.events.append("events", event)
+        if event["event"] == "on_chain_stream" and not event.get("parent_ids"):
+            mode, chunk = event["data"]["chunk"]
+            yield (), mode, chunk
+
+
 class RunService:
     """Creates and executes runs for the HTTP routes."""
 
@@ -75,21 +107,58 @@ class RunService:
         buffer_events: int,
         keep_finished: int,
         max_active: int,
+        shared: SharedRunsConfig | None = None,
     ) -> None:
         self.threads = threads
         self.graphs = graphs
         self.metrics = metrics
         self.buffer_events = buffer_events
-        self.manager = RunManager(
-            self.execute,
-            keep_finished=keep_finished,
-            max_active=max_active,
-            on_finish=self._finished,
-        )
+        self.assistants: Assistants | None = None
+        """Users' own assistants (set by the app once open)."""
+        self.webhooks: Webhooks | None = None
+        """Calls run webhooks (set by the app)."""
+        self._calls: set[asyncio.Task[None]] = set()
+        self.manager: RunManager
+        if shared is None:
+            self.manager = RunManager(
+                self.execute,
+                keep_finished=keep_finished,
+                max_active=max_active,
+                on_finish=self._finished,
+            )
+        else:
+            from maximus.server.shared_runs import SharedRunManager
+
+            self.manager = SharedRunManager(
+                self.execute,
+                shared,
+                revive=self.revive,
+                keep_finished=keep_finished,
+                max_active=max_active,
+                on_finish=self._finished,
+            )
         threads.runs = self.manager
 
-    async def create(self, owner: str, thread_id: str | None, body: RunCreate) -> RunRecord:
-        """Validate and start a run; ``thread_id=None`` makes a stateless run.
+    async def fire_cron(self, cron: dict[str, Any], run_id: str) -> None:
+        """Start one fire of a cron (``run_id`` is the same for every try of that fire)."""
+        from maximus.server.schemas import RunCreate
+
+        body = RunCreate.model_validate(cron["payload"])
+        if cron["thread_id"] is None and cron.get("on_run_completed"):
+            body = body.model_copy(update={"on_completion": cron["on_run_completed"]})
+        await self.create(cron["owner"], cron["thread_id"], body, background=True, run_id=run_id)
+
+    async def create(
+        self,
+        owner: str,
+        thread_id: str | None,
+        body: RunCreate,
+        *,
+        background: bool = False,
+        run_id: str | None = None,
+    ) -> RunRecord:
+        """Validate and start a run; ``thread_id=None`` makes a stateless run; ``background``
+        runs (``runs.create``) go to the workers when runs are shared.
 
         Raises:
             ThreadNotFoundError: no such thread or assistant for this owner.
@@ -98,7 +167,20 @@ class RunService:
         """
         if body.input is not None and body.command is not None:
             raise InvalidInputError("give either input or command, not both")
-        graph_id, _ = self.graphs.resolve(body.assistant_id)
+        try:
+            graph_id, _ = self.graphs.resolve(body.assistant_id)
+        except ThreadNotFoundError:
+            if self.assistants is None:
+                raise
+            # One of the caller's assistants: its graph, under its config and context.
+            mine = await self.assistants.resolve(body.assistant_id, owner)
+            graph_id = mine["graph_id"]
+            body = body.model_copy(
+                update={
+                    "config": merged_config(mine["config"], body.config),
+                    "context": {**mine["context"], **(body.context or {})} or None,
+                }
+            )
         carried: dict[str, Any] = {OWNER_KEY: owner}
         stateless = thread_id is None
         if thread_id is None:
@@ -112,8 +194,10 @@ class RunService:
                 tup = await self.threads.create(owner, thread_id=thread_id, graph_id=graph_id)
             carried.update(carried_metadata(tup))
         carried[GRAPH_KEY] = graph_id
+        if body.webhook and self.webhooks is not None:
+            await asyncio.to_thread(self.webhooks.check, body.webhook)
         run = RunRecord(
-            run_id=str(uuid.uuid4()),
+            run_id=run_id or str(uuid.uuid4()),
             thread_id=thread_id,
             assistant_id=body.assistant_id,
             graph_id=graph_id,
@@ -123,9 +207,10 @@ class RunService:
             metadata=dict(body.metadata or {}),
             multitask_strategy=body.multitask_strategy,
             stateless=stateless,
+            background=background,
         )
         run.request["_body"] = body
-        self.manager.submit(run)
+        await self.manager.asubmit(run)
         run.events.append("metadata", {"run_id": run.run_id, "attempt": 1})
         self.metrics.run_started()
         return run
@@ -151,14 +236,51 @@ class RunService:
         }
         return config
 
+    def revive(self, record: dict[str, Any], *, first_event: int) -> RunRecord:
+        """A run from its shared record, for the worker that takes it (``first_event``: the
+        number its next event gets)."""
+        from maximus.server.schemas import RunCreate
+
+        request = dict(record["request"])
+        body = RunCreate.model_validate({k: v for k, v in request.items() if k[0] != "_"})
+        run = RunRecord(
+            run_id=record["run_id"],
+            thread_id=record["thread_id"],
+            assistant_id=record["assistant_id"],
+            graph_id=record["graph_id"],
+            owner=record["owner"],
+            request={**request, "_body": body},
+            events=EventLog(self.buffer_events, first=first_event),
+            metadata=record.get("metadata") or {},
+            multitask_strategy=record["multitask_strategy"],
+            stateless=record["stateless"],
+            created_at=record["created_at"],
+            attempt=record.get("attempt", 1),
+            background=True,
+        )
+        run.events.append("metadata", {"run_id": run.run_id, "attempt": run.attempt})
+        return run
+
+    async def _resumes(self, run: RunRecord) -> bool:
+        """Whether a run taken over already checkpointed its input (it then continues from
+        its last checkpoint instead of starting again)."""
+        if run.attempt <= 1:
+            return False
+        from maximus.server.threads import root_config
+
+        tup = await self.threads.saver.aget_tuple(root_config(run.thread_id))  # type: ignore[arg-type]
+        return tup is not None and (tup.metadata or {}).get("run_id") == run.run_id
+
     async def execute(self, run: RunRecord) -> None:
         """Stream the run's graph into its event log; record the result or the error."""
         body: RunCreate = run.request["_body"]
-        if body.after_seconds:
+        if body.after_seconds and run.attempt <= 1:
             await asyncio.sleep(body.after_seconds)
         graph = self.graphs.graph(run.graph_id)
         mapper = PartMapper(body.modes, body.stream_subgraphs)
         payload = _command(body) if body.command is not None else body.input
+        if await self._resumes(run):
+            payload = None
         kwargs: dict[str, Any] = {}
         for key in ("interrupt_before", "interrupt_after", "durability", "context"):
             if (value := getattr(body, key)) is not None:
@@ -170,12 +292,8 @@ class RunService:
         started = time.perf_counter()
         logger.info("run started on thread %s (graph %s)", run.thread_id, run.graph_id)
         try:
-            async for ns, mode, chunk in graph.astream(
-                payload,
-                self._config(run, body),
-                stream_mode=graph_modes(body.modes),
-                subgraphs=True,
-                **kwargs,
+            async for ns, mode, chunk in _parts(
+                graph, payload, self._config(run, body), body.modes, kwargs, run
             ):
                 for event, data in mapper.events(ns, mode, chunk):
                     run.events.append(event, data)
@@ -200,6 +318,18 @@ class RunService:
     async def _finished(self, run: RunRecord) -> None:
         self.metrics.run_finished(run.status)
         body: RunCreate = run.request["_body"]
+        if body.webhook and self.webhooks is not None:
+            from maximus.server._serde import dumps
+
+            payload = dumps({**run.as_dict(), "values": run.result, "error": run.error})
+            task = asyncio.create_task(self.webhooks.send(body.webhook, payload))
+            self._calls.add(task)
+            task.add_done_callback(self._calls.discard)
+        if run.rollback and not (run.stateless and body.on_completion == "delete"):
+            try:
+                await self.threads.saver.adelete_for_runs([run.run_id])
+            except NotImplementedError:
+                logger.warning("this checkpointer cannot roll back run %s", run.run_id)
         if run.stateless and body.on_completion == "delete":
             await self.threads.saver.adelete_thread(run.thread_id)
 

@@ -15,13 +15,13 @@ import contextvars
 import logging
 import time
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from maximus.errors import ConflictError, RateLimitedError, ThreadNotFoundError
-from maximus.server._events import EventLog
+from maximus.server._events import Event, EventLog
 
 logger = logging.getLogger("maximus.server.runs")
 
@@ -59,6 +59,12 @@ class RunRecord:
     result: Any = None
     error: dict[str, str] | None = None
     cancel_status: RunStatus | None = None
+    rollback: bool = False
+    """Cancelled with ``rollback``: the run's checkpoints are deleted when it stops."""
+    attempt: int = 1
+    """1, then 2, 3... each time another worker takes the run over (shared runs)."""
+    background: bool = False
+    """Created by ``runs.create`` (run by a worker), not by ``stream`` or ``wait``."""
     done: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
     started: float = field(default_factory=time.perf_counter)
@@ -142,6 +148,10 @@ class RunManager:
         """The runs kept for a thread, newest first."""
         return [r for r in reversed(self._runs.values()) if r.thread_id == thread_id]
 
+    def owned(self, owner: str) -> list[RunRecord]:
+        """The owner's runs this process holds (what ``cancel_many`` by status sees)."""
+        return [r for r in self._runs.values() if r.owner == owner]
+
     def active(self, thread_id: str) -> list[RunRecord]:
         """Runs pending or running on a thread."""
         return list(self._active.get(thread_id, ()))
@@ -154,6 +164,49 @@ class RunManager:
     def pending_count(self) -> int:
         return sum(1 for runs in self._active.values() for r in runs if r.status == "pending")
 
+    # --- what the routes use (a shared manager answers these from Redis) -----------------
+
+    async def find(self, run_id: str, *, owner: str, thread_id: str | None = None) -> RunRecord:
+        """:meth:`get`, for runs that may live in another replica."""
+        return self.get(run_id, owner=owner, thread_id=thread_id)
+
+    async def list_thread(self, thread_id: str) -> list[RunRecord]:
+        """The thread's runs, newest first."""
+        return self.for_thread(thread_id)
+
+    def follow(self, run: RunRecord, after: int = 0) -> AsyncIterator[Event]:
+        """The run's events numbered above ``after``, until it ends."""
+        return run.events.follow(after)
+
+    async def wait(self, run: RunRecord) -> None:
+        """Until the run has finished (its ``result``, ``error`` and ``status`` are final)."""
+        await run.done.wait()
+
+    async def request_cancel(self, run: RunRecord, *, action: str = "interrupt") -> None:
+        """Cancel ``run`` wherever it runs; ``rollback`` also deletes its checkpoints."""
+        run.rollback = action == "rollback"
+        self.cancel(run)
+
+    async def remove(self, run: RunRecord) -> None:
+        """Forget a run (cancelling it first)."""
+        self.delete(run)
+
+    async def asubmit(self, run: RunRecord) -> RunRecord:
+        """:meth:`submit`, for managers that ask a shared store first."""
+        return self.submit(run)
+
+    async def thread_runs_state(self, thread_id: str) -> tuple[bool, RunStatus | None]:
+        """Whether the thread has runs pending or running, and its newest run's status."""
+        last = next(iter(self.for_thread(thread_id)), None)
+        return bool(self.active(thread_id)), last.status if last else None
+
+    async def drop_thread(self, thread_id: str) -> None:
+        """Cancel and forget the runs of a deleted thread."""
+        self.forget_thread(thread_id)
+
+    async def start(self) -> None:
+        """Start background work (a shared manager's workers and cancel listener)."""
+
     # --- lifecycle ----------------------------------------------------------------------
 
     def submit(self, run: RunRecord) -> RunRecord:
@@ -163,6 +216,8 @@ class RunManager:
             ConflictError: the thread is busy and the strategy is ``reject``.
             RateLimitedError: the server is shutting down or has too many runs in flight.
         """
+        if run.run_id in self._runs:  # a cron's fire made again: the first one stands
+            return self._runs[run.run_id]
         if not self.accepting:
             raise RateLimitedError("the server is shutting down; retry on another replica")
         if self.active_count >= self._max_active:
@@ -176,6 +231,7 @@ class RunManager:
                 )
             if run.multitask_strategy in ("interrupt", "rollback"):
                 for other in busy:
+                    other.rollback = run.multitask_strategy == "rollback"
                     self.cancel(other, status="interrupted")
         self._active.setdefault(run.thread_id, []).append(run)
         self._active_count += 1
@@ -186,10 +242,12 @@ class RunManager:
     async def _run(self, run: RunRecord) -> None:
         current_run_id.set(run.run_id)
         lock = self._locks.setdefault(run.thread_id, asyncio.Lock())
+        locked = False
         try:
-            async with lock:
-                run.set_status("running")
-                await self._executor(run)
+            await lock.acquire()
+            locked = True
+            run.set_status("running")
+            await self._executor(run)
         except asyncio.CancelledError:
             run.set_status(run.cancel_status or "interrupted")
             raise
@@ -207,6 +265,9 @@ class RunManager:
                     await asyncio.shield(self._on_finish(run))
                 except Exception:
                     logger.warning("after-run hook failed for %s", run.run_id, exc_info=True)
+            # The thread's next run waits for the hook too (a rollback deletes checkpoints).
+            if locked:
+                lock.release()
             self._forget_active(run)
             self._finished.append(run.run_id)
             self._evict()

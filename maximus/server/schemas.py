@@ -3,6 +3,7 @@ HTTP edge only). Responses allow extra keys so that newer SDK fields pass throug
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -10,7 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from maximus.server._events import STREAM_MODES
 
 StreamModeName = Literal[
-    "values", "updates", "messages", "messages-tuple", "custom", "debug", "tasks", "checkpoints"
+    "values",
+    "updates",
+    "messages",
+    "messages-tuple",
+    "custom",
+    "debug",
+    "tasks",
+    "checkpoints",
+    "events",
 ]
 Json = dict[str, Any]
 
@@ -47,6 +56,48 @@ class Assistant(_Out):
     updated_at: str
 
 
+class AssistantCreate(_Body):
+    graph_id: str = Field(min_length=1, max_length=200)
+    assistant_id: str | None = Field(default=None, min_length=1, max_length=200)
+    config: Json | None = None
+    context: Json | None = None
+    metadata: Json | None = None
+    if_exists: Literal["raise", "do_nothing"] = "raise"
+    name: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+
+
+class AssistantPatch(_Body):
+    graph_id: str | None = Field(default=None, min_length=1, max_length=200)
+    config: Json | None = None
+    context: Json | None = None
+    metadata: Json | None = None
+    name: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+
+
+class AssistantVersionSearch(_Body):
+    metadata: Json | None = None
+    limit: int = Field(default=10, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+
+
+class AssistantLatest(_Body):
+    version: int = Field(ge=1)
+
+
+class AssistantVersion(_Out):
+    assistant_id: str
+    graph_id: str
+    config: Json
+    context: Json
+    metadata: Json
+    name: str
+    description: str | None = None
+    version: int
+    created_at: str
+
+
 class AssistantCount(_Body):
     graph_id: str | None = None
     metadata: Json | None = None
@@ -68,6 +119,26 @@ class ThreadSearch(_Body):
     status: Literal["idle", "busy", "interrupted", "error"] | None = None
     limit: int = Field(default=10, ge=1, le=1000)
     offset: int = Field(default=0, ge=0)
+
+
+class ThreadPatch(_Body):
+    metadata: Json = Field(default_factory=dict)
+    """Merged into the thread's metadata."""
+
+
+class ThreadPrune(_Body):
+    thread_ids: list[str] = Field(max_length=1000)
+    strategy: Literal["delete", "keep_latest"] = "delete"
+
+
+class ThreadPruned(_Out):
+    pruned_count: int
+
+
+class RunsCancel(_Body):
+    thread_id: str | None = None
+    run_ids: list[str] | None = None
+    status: Literal["pending", "running", "all"] | None = None
 
 
 class ThreadCount(_Body):
@@ -181,6 +252,54 @@ class RunCreate(_Body):
         return list(self.stream_mode)  # the validator made it a list
 
 
+class CronCreate(RunCreate):
+    schedule: str = Field(min_length=1, max_length=200)
+    """A cron expression: five fields, or six with seconds last."""
+    end_time: datetime | None = None
+    enabled: bool = True
+    timezone: str | None = None
+    on_run_completed: Literal["delete", "keep"] | None = None
+
+
+class CronPatch(_Body):
+    schedule: str | None = Field(default=None, min_length=1, max_length=200)
+    end_time: datetime | None = None
+    enabled: bool | None = None
+    timezone: str | None = None
+    metadata: Json | None = None
+    input: Any = None
+    config: Json | None = None
+    context: Json | None = None
+    on_run_completed: Literal["delete", "keep"] | None = None
+
+
+class CronSearch(_Body):
+    assistant_id: str | None = None
+    thread_id: str | None = None
+    enabled: bool | None = None
+    limit: int = Field(default=10, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+
+
+class CronCount(_Body):
+    assistant_id: str | None = None
+    thread_id: str | None = None
+
+
+class Cron(_Out):
+    cron_id: str
+    assistant_id: str
+    thread_id: str | None = None
+    schedule: str
+    payload: Json
+    user_id: str | None = None
+    next_run_date: str | None = None
+    metadata: Json
+    enabled: bool
+    created_at: str
+    updated_at: str
+
+
 class Run(_Out):
     run_id: str
     thread_id: str
@@ -224,6 +343,20 @@ class ErrorBody(_Out):
 
 
 __all__ = [
+    "Cron",
+    "CronCount",
+    "CronCreate",
+    "CronPatch",
+    "CronSearch",
+    "AssistantCreate",
+    "AssistantLatest",
+    "AssistantPatch",
+    "AssistantVersion",
+    "AssistantVersionSearch",
+    "RunsCancel",
+    "ThreadPatch",
+    "ThreadPrune",
+    "ThreadPruned",
     "Assistant",
     "AssistantCount",
     "AssistantSearch",

@@ -183,11 +183,12 @@ class Threads:
             for task in snapshot.tasks:
                 if task.interrupts:
                     interrupts[task.id] = list(task.interrupts)
-        if self.runs.active(thread_id):
+        busy, last = await self.runs.thread_runs_state(thread_id)
+        if busy:
             status = "busy"
         elif interrupts:
             status = "interrupted"
-        elif (last := next(iter(self.runs.for_thread(thread_id)), None)) and last.status == "error":
+        elif last == "error":
             status = "error"
         else:
             status = "idle"
@@ -232,9 +233,64 @@ class Threads:
                 break
         return found[offset : offset + limit]
 
+    async def _put_copy(
+        self, thread_id: str, tup: CheckpointTuple, metadata: dict[str, Any], *, parent: bool
+    ) -> CheckpointTuple:
+        """Write ``tup``'s checkpoint again (as the newest of ``thread_id``) with ``metadata``;
+        every channel is written, so savers that keep values by version have them all."""
+        from langgraph.checkpoint.base import copy_checkpoint
+        from langgraph.checkpoint.base.id import uuid6
+
+        checkpoint = copy_checkpoint(tup.checkpoint)
+        checkpoint["id"] = str(uuid6())
+        checkpoint["ts"] = now_iso()
+        config = root_config(thread_id)
+        if parent:
+            config = root_config(thread_id, tup.config["configurable"]["checkpoint_id"])
+        versions = dict(checkpoint.get("channel_versions", {}))
+        saved = await self.saver.aput(config, checkpoint, metadata, versions)  # type: ignore[arg-type]
+        found = await self.saver.aget_tuple(saved)
+        assert found is not None
+        return found
+
+    async def update_metadata(
+        self, thread_id: str, owner: str, metadata: dict[str, Any]
+    ) -> CheckpointTuple:
+        """Merge ``metadata`` into the thread's (a new checkpoint with the same values)."""
+        tup = await self.latest(thread_id, owner)
+        # The caller's own metadata (``user_metadata`` also shows the graph, which is kept
+        # apart in its own key).
+        raw = tup.metadata.get(META_KEY)
+        merged = {**(json.loads(raw) if isinstance(raw, str) else {}), **metadata}
+        meta = {**tup.metadata, "source": "update", META_KEY: json.dumps(merged, default=str)}
+        return await self._put_copy(thread_id, tup, meta, parent=True)
+
+    async def copy(self, thread_id: str, owner: str) -> CheckpointTuple:
+        """A new thread of ``owner`` with the source's latest state and metadata."""
+        tup = await self.latest(thread_id, owner)
+        meta = {**tup.metadata, CREATED_KEY: now_iso()}
+        return await self._put_copy(str(uuid.uuid4()), tup, meta, parent=False)
+
+    async def prune(self, thread_ids: list[str], owner: str, strategy: str) -> int:
+        """Delete the owner's threads, or (``keep_latest``) all but their latest checkpoint;
+        other owners' and missing threads are skipped."""
+        pruned = 0
+        for thread_id in thread_ids:
+            try:
+                tup = await self.latest(thread_id, owner)
+            except ThreadNotFoundError:
+                continue
+            if strategy == "delete":
+                await self.delete(thread_id, owner)
+            else:
+                await self.saver.adelete_thread(thread_id)
+                await self._put_copy(thread_id, tup, dict(tup.metadata), parent=False)
+            pruned += 1
+        return pruned
+
     async def delete(self, thread_id: str, owner: str) -> None:
         await self.latest(thread_id, owner)
-        self.runs.forget_thread(thread_id)
+        await self.runs.drop_thread(thread_id)
         await self.saver.adelete_thread(thread_id)
 
     async def state(

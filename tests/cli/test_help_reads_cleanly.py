@@ -12,7 +12,7 @@ from tests.support.cli import maximus
 pytestmark = pytest.mark.integration
 
 GROUPS = {
-    (): ["graph", "memory", "model", "plugins", "resume", "run", "serve", "version"],
+    (): ["graph", "memory", "model", "plugins", "resume", "run", "serve", "version", "worker"],
     ("memory",): [
         "add",
         "search",

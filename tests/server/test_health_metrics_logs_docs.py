@@ -76,7 +76,7 @@ def test_errors_are_json_without_traces(url: str) -> None:
     missing = httpx.get(url + "/nowhere", headers=auth)
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"
     wrong = httpx.post(
-        url + "/runs/wait", json={"assistant_id": "chat", "stream_mode": "events"}, headers=auth
+        url + "/runs/wait", json={"assistant_id": "chat", "stream_mode": "telepathy"}, headers=auth
     )
     assert wrong.status_code == 422 and "stream_mode" in wrong.json()["message"]
     for response in (bad, typed, missing, wrong):

@@ -46,6 +46,8 @@ def server_env(data_dir: Path, **settings: Any) -> dict[str, str]:
         "MAXIMUS_SERVER__GRAPHS": json.dumps(GRAPHS),
         "MAXIMUS_SERVER__ADMINS": json.dumps(["alice"]),
         "MAXIMUS_SERVER__SHUTDOWN_GRACE_SECONDS": "5",
+        # Run webhooks may call the tests' receivers on loopback (other private space is not).
+        "MAXIMUS_SERVER__WEBHOOK_ALLOW_PRIVATE": json.dumps(["127.0.0.1/32"]),
     }
     for key, value in settings.items():
         env[f"MAXIMUS_{key.upper()}"] = value if isinstance(value, str) else json.dumps(value)

@@ -11,12 +11,12 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from maximus.errors import InvalidInputError
+from maximus.errors import InvalidInputError, ThreadNotFoundError
 from maximus.server._events import StreamLagged
 from maximus.server._serde import dumps
 from maximus.server.deps import CurrentUser, ServerState, State
 from maximus.server.run_manager import RunRecord
-from maximus.server.schemas import Run, RunCreate
+from maximus.server.schemas import Run, RunCreate, RunsCancel
 
 router = APIRouter(tags=["runs"])
 SSE: dict[int | str, dict[str, Any]] = {
@@ -40,7 +40,7 @@ async def _events(
 ) -> AsyncIterator[ServerSentEvent]:
     finished = False
     try:
-        async for event in run.events.follow(after):
+        async for event in state.runs.manager.follow(run, after):
             if modes and event.event.split("|")[0].split("/")[0] not in (
                 *modes,
                 "metadata",
@@ -55,7 +55,7 @@ async def _events(
         yield ServerSentEvent(data=data, event="error")
     finally:
         if not finished and cancel_on_disconnect:
-            state.runs.manager.cancel(run)
+            await state.runs.manager.request_cancel(run)
 
 
 def _sse(state: ServerState, run: RunRecord, stream: AsyncIterator[ServerSentEvent]) -> Any:
@@ -67,26 +67,27 @@ def _sse(state: ServerState, run: RunRecord, stream: AsyncIterator[ServerSentEve
     )
 
 
-async def _wait(run: RunRecord, cancel_on_disconnect: bool, request: Request) -> Any:
+async def _wait(
+    state: ServerState, run: RunRecord, cancel_on_disconnect: bool, request: Request
+) -> Any:
+    manager = state.runs.manager
     if cancel_on_disconnect:
-        watcher = asyncio.create_task(_cancel_when_gone(request, run))
+        watcher = asyncio.create_task(_cancel_when_gone(state, request, run))
         try:
-            await run.done.wait()
+            await manager.wait(run)
         finally:
             watcher.cancel()
     else:
-        await run.done.wait()
+        await manager.wait(run)
     if run.error is not None:
         return {"__error__": run.error}
     return run.result
 
 
-async def _cancel_when_gone(request: Request, run: RunRecord) -> None:
+async def _cancel_when_gone(state: ServerState, request: Request, run: RunRecord) -> None:
     while not run.finished:
         if await request.is_disconnected():
-            run.cancel_status = "interrupted"
-            if run.task is not None:
-                run.task.cancel()
+            await state.runs.manager.request_cancel(run)
             return
         await asyncio.sleep(0.5)
 
@@ -95,7 +96,8 @@ def _last_event_id(value: str | None) -> int:
     if not value:
         return 0
     try:
-        return max(0, int(value))
+        # ``7`` or ``7-0``: the Redis Stream entry id of event 7 (shared runs).
+        return max(0, int(value.split("-", 1)[0]))
     except ValueError:
         raise InvalidInputError(f"Last-Event-ID {value!r} is not an event id") from None
 
@@ -118,14 +120,14 @@ async def wait_run(
 ) -> Any:
     """Start a run and answer with its final state."""
     run = await state.runs.create(user.user_id, thread_id, body)
-    result = await _wait(run, body.on_disconnect == "cancel", request)
+    result = await _wait(state, run, body.on_disconnect == "cancel", request)
     return JSONResponse(_jsonable(result), headers=_headers(run, "/join"))
 
 
 @router.post("/threads/{thread_id}/runs", response_model=Run)
 async def create_run(thread_id: str, body: RunCreate, state: State, user: CurrentUser) -> Any:
     """Start a background run."""
-    run = await state.runs.create(user.user_id, thread_id, body)
+    run = await state.runs.create(user.user_id, thread_id, body, background=True)
     return JSONResponse(run.as_dict(), headers=_headers(run, ""))
 
 
@@ -142,7 +144,7 @@ async def list_runs(
     await state.threads.latest(thread_id, user.user_id)
     runs = [
         r.as_dict()
-        for r in state.runs.manager.for_thread(thread_id)
+        for r in await state.runs.manager.list_thread(thread_id)
         if status is None or r.status == status
     ]
     return runs[offset : offset + limit]
@@ -151,14 +153,15 @@ async def list_runs(
 @router.get("/threads/{thread_id}/runs/{run_id}", response_model=Run)
 async def get_run(thread_id: str, run_id: str, state: State, user: CurrentUser) -> Any:
     """One run."""
-    return state.runs.manager.get(run_id, owner=user.user_id, thread_id=thread_id).as_dict()
+    run = await state.runs.manager.find(run_id, owner=user.user_id, thread_id=thread_id)
+    return run.as_dict()
 
 
 @router.delete("/threads/{thread_id}/runs/{run_id}", status_code=204, response_class=Response)
 async def delete_run(thread_id: str, run_id: str, state: State, user: CurrentUser) -> Response:
     """Forget a run (cancelling it if it is still going)."""
-    run = state.runs.manager.get(run_id, owner=user.user_id, thread_id=thread_id)
-    state.runs.manager.delete(run)
+    run = await state.runs.manager.find(run_id, owner=user.user_id, thread_id=thread_id)
+    await state.runs.manager.remove(run)
     return Response(status_code=204)
 
 
@@ -172,10 +175,10 @@ async def cancel_run(
     action: Literal["interrupt", "rollback"] = "interrupt",
 ) -> Any:
     """Cancel a run; it stops at its last checkpoint (resumable). ``wait`` waits for it."""
-    run = state.runs.manager.get(run_id, owner=user.user_id, thread_id=thread_id)
-    state.runs.manager.cancel(run)
+    run = await state.runs.manager.find(run_id, owner=user.user_id, thread_id=thread_id)
+    await state.runs.manager.request_cancel(run, action=action)
     if wait:
-        await run.done.wait()
+        await state.runs.manager.wait(run)
         return JSONResponse(run.as_dict(), headers=_headers(run, "/join"))
     return Response(status_code=202, headers=_headers(run, "/join"))
 
@@ -185,8 +188,8 @@ async def join_run(
     thread_id: str, run_id: str, request: Request, state: State, user: CurrentUser
 ) -> Any:
     """Wait for a run and answer with the thread's final state."""
-    run = state.runs.manager.get(run_id, owner=user.user_id, thread_id=thread_id)
-    result = await _wait(run, False, request)
+    run = await state.runs.manager.find(run_id, owner=user.user_id, thread_id=thread_id)
+    result = await _wait(state, run, False, request)
     return JSONResponse(_jsonable(result), headers=_headers(run, "/join"))
 
 
@@ -201,7 +204,7 @@ async def join_stream(
     stream_mode: Annotated[list[str] | None, Query()] = None,
 ) -> Any:
     """Follow a run's events: from the start, or after ``Last-Event-ID`` to resume."""
-    run = state.runs.manager.get(run_id, owner=user.user_id, thread_id=thread_id)
+    run = await state.runs.manager.find(run_id, owner=user.user_id, thread_id=thread_id)
     after = _last_event_id(last_event_id)
     # Event names carry the graph mode: ``messages-tuple`` streams as ``messages``.
     modes = [m.replace("messages-tuple", "messages") for m in stream_mode or [] if m]
@@ -209,6 +212,66 @@ async def join_stream(
         state, run, after=after, cancel_on_disconnect=cancel_on_disconnect, modes=modes or None
     )
     return _sse(state, run, stream)
+
+
+@router.get("/threads/{thread_id}/stream", responses=SSE, response_class=Response)
+async def join_thread_stream(
+    thread_id: str,
+    state: State,
+    user: CurrentUser,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    stream_mode: Annotated[list[str] | None, Query()] = None,
+) -> Any:
+    """Follow the thread's newest run (the one going, or the last one)."""
+    await state.threads.latest(thread_id, user.user_id)
+    runs = await state.runs.manager.list_thread(thread_id)
+    if not runs:
+        raise ThreadNotFoundError(f"thread {thread_id!r} has no runs")
+    going = [r for r in runs if not r.finished]
+    run = await state.runs.manager.find(
+        (going[-1] if going else runs[0]).run_id, owner=user.user_id, thread_id=thread_id
+    )
+    modes = [
+        m.replace("messages-tuple", "messages") for m in stream_mode or [] if m and m != "run_modes"
+    ]
+    stream = _events(state, run, after=_last_event_id(last_event_id), modes=modes or None)
+    return _sse(state, run, stream)
+
+
+@router.post("/runs/cancel", status_code=204, response_class=Response)
+async def cancel_many(
+    body: RunsCancel,
+    state: State,
+    user: CurrentUser,
+    action: Literal["interrupt", "rollback"] = "interrupt",
+) -> Response:
+    """Cancel runs: some of a thread's (``run_ids``), all of a thread's, or by status."""
+    manager = state.runs.manager
+    if body.thread_id:
+        await state.threads.latest(body.thread_id, user.user_id)
+        found = await manager.list_thread(body.thread_id)
+        if body.run_ids:
+            found = [r for r in found if r.run_id in set(body.run_ids)]
+    elif body.run_ids:
+        found = []
+        for run_id in body.run_ids:
+            found.append(await manager.find(run_id, owner=user.user_id))
+    else:
+        found = manager.owned(user.user_id)
+    wanted = {"pending", "running"} if body.status in (None, "all") else {body.status}
+    for run in found:
+        if run.owner == user.user_id and run.status in wanted:
+            await manager.request_cancel(run, action=action)
+    return Response(status_code=204)
+
+
+@router.post("/runs/batch", response_model=list[Run])
+async def create_batch(body: list[RunCreate], state: State, user: CurrentUser) -> Any:
+    """Several stateless background runs."""
+    if len(body) > 100:
+        raise InvalidInputError("at most 100 runs per batch")
+    made = [await state.runs.create(user.user_id, None, b, background=True) for b in body]
+    return [run.as_dict() for run in made]
 
 
 # --- stateless runs -----------------------------------------------------------------------
@@ -227,14 +290,14 @@ async def stream_stateless(body: RunCreate, state: State, user: CurrentUser) -> 
 async def wait_stateless(body: RunCreate, request: Request, state: State, user: CurrentUser) -> Any:
     """A run on a fresh thread; answers with its final state."""
     run = await state.runs.create(user.user_id, None, body)
-    result = await _wait(run, body.on_disconnect == "cancel", request)
+    result = await _wait(state, run, body.on_disconnect == "cancel", request)
     return JSONResponse(_jsonable(result), headers=_headers(run, ""))
 
 
 @router.post("/runs", response_model=Run)
 async def create_stateless(body: RunCreate, state: State, user: CurrentUser) -> Any:
     """A background run on a fresh thread."""
-    run = await state.runs.create(user.user_id, None, body)
+    run = await state.runs.create(user.user_id, None, body, background=True)
     return JSONResponse(run.as_dict(), headers=_headers(run, ""))
 
 

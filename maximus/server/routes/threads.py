@@ -1,4 +1,5 @@
-"""``/threads``: create, search, count, get, delete, state (read and human edits), history."""
+"""``/threads``: create, search, count, get, update, copy, prune, delete, state (read and
+human edits), history."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from maximus.server.schemas import (
     ThreadCount,
     ThreadCreate,
     ThreadHistory,
+    ThreadPatch,
+    ThreadPrune,
+    ThreadPruned,
     ThreadSearch,
     ThreadState,
     ThreadStateCheckpoint,
@@ -60,6 +64,26 @@ async def count_threads(body: ThreadCount, state: State, user: CurrentUser) -> i
 async def get_thread(thread_id: str, state: State, user: CurrentUser) -> Any:
     """One of the caller's threads (another user's answers 404)."""
     return await state.threads.describe(await state.threads.latest(thread_id, user.user_id))
+
+
+@router.patch("/{thread_id}", response_model=Thread)
+async def update_thread(thread_id: str, body: ThreadPatch, state: State, user: CurrentUser) -> Any:
+    """Merge metadata into one of the caller's threads."""
+    tup = await state.threads.update_metadata(thread_id, user.user_id, body.metadata)
+    return await state.threads.describe(tup)
+
+
+@router.post("/{thread_id}/copy", response_model=Thread)
+async def copy_thread(thread_id: str, state: State, user: CurrentUser) -> Any:
+    """A new thread with this one's latest state and metadata."""
+    return await state.threads.describe(await state.threads.copy(thread_id, user.user_id))
+
+
+@router.post("/prune", response_model=ThreadPruned)
+async def prune_threads(body: ThreadPrune, state: State, user: CurrentUser) -> Any:
+    """Delete the caller's threads, or keep only their latest checkpoint."""
+    count = await state.threads.prune(body.thread_ids, user.user_id, body.strategy)
+    return {"pruned_count": count}
 
 
 @router.delete("/{thread_id}", status_code=204, response_class=Response)
