@@ -32,8 +32,9 @@ async def ok() -> Any:
 
 
 def local_model_check(settings: Settings) -> str | None:
-    """The embedded model's state when this server uses it: ``ok``, ``not started`` (it starts
-    with the first run), or ``crashed: ...`` (not ready until it is fixed and restarted)."""
+    """The embedded model's state when this server uses it and has started it: ``ok``, or
+    ``crashed: ...`` (not ready until it is fixed and restarted). ``None`` before the first run
+    starts it, and when another model is configured."""
     from maximus.errors import ConfigError
     from maximus.models import LOCAL_SPEC, main_model_spec
 
@@ -51,7 +52,7 @@ def local_model_check(settings: Settings) -> str | None:
     if server.status() is not None:
         return "ok"
     crash = server.crash()
-    return f"crashed: {crash.how}; fix: {crash.fix}" if crash is not None else "not started"
+    return f"crashed: {crash.how}; fix: {crash.fix}" if crash is not None else None
 
 
 @router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
@@ -84,7 +85,7 @@ async def readyz(state: State) -> Any:
         checks["model"] = model
     if not state.runs.manager.accepting:
         checks["runs"] = "shutting down"
-    ready = all(v in ("ok", "starting", "not started") for v in checks.values())
+    ready = all(v in ("ok", "starting") for v in checks.values())
     body = {"status": "ok" if ready else "unavailable", "checks": checks}
     return JSONResponse(body, status_code=200 if ready else 503)
 
