@@ -134,7 +134,8 @@ async def ask(
 
 
 def _invalid(role: str, schema: type[BaseModel], error: object) -> ModelOutputError:
-    return ModelOutputError(f"the {role} model did not return a valid {schema.__name__}: {error}")
+    name = schema.model_config.get("title") or schema.__name__
+    return ModelOutputError(f"the {role} model did not return a valid {name}: {error}")
 
 
 def counted(

@@ -102,7 +102,8 @@ def make_plan_node(deps: AgentDeps) -> Any:
         options = deps.options(runtime.context)
         replanning = state.get("status") == "replanning"
         update = {} if replanning else _start_run(state, options)
-        view: AgentState = {**state, **update}  # type: ignore[typeddict-item]
+        fresh = {k: v.value if isinstance(v, Overwrite) else v for k, v in update.items()}
+        view: AgentState = {**state, **fresh}  # type: ignore[typeddict-item]
         goal = view["goal"]
         body: list[str] = []
         if deps.recall is not None and not replanning:
