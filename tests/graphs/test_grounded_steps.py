@@ -55,7 +55,9 @@ async def test_the_readme_goal_takes_three_model_calls_and_answers_391() -> None
 
 async def test_a_final_answer_that_changes_the_tools_value_is_replaced_by_it() -> None:
     models = roles(
-        planner=[plan(("Multiply", "the product", "calculator"), ("Add 9", "the sum", "calculator"))],
+        planner=[
+            plan(("Multiply", "the product", "calculator"), ("Add 9", "the sum", "calculator"))
+        ],
         policy=[same("calculator", expression="17*23"), same("calculator", expression="391+9")],
         reflector=[answer("The result is 408.")],  # the model misread the calculator's 400
     )
