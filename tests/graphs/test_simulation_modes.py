@@ -85,8 +85,8 @@ async def test_off_lets_the_executor_act_directly_and_the_old_switch_still_works
         result = await run(models, tmp_path, **options)
 
         (record,) = result["simulations"]
-        assert record == {**record, "simulated": False, "mode": "off",
-                          "skipped": "simulation is off", "predictions": [], "scores": []}  # fmt: skip
+        expected = {"simulated": False, "mode": "off", "skipped": "simulation is off"}
+        assert record == {**record, **expected, "predictions": [], "scores": []}
         assert result["final_answer"] == "391"
         assert calls(models) == {"planner": 1, "executor": 1, "reflector": 1}
 
