@@ -54,11 +54,6 @@ def usage_of(message: Any) -> Usage:
     )
 
 
-def tokens_of(message: Any) -> int:
-    """Input plus output tokens reported by a model response (0 if not reported)."""
-    return usage_of(message).total
-
-
 @dataclass(frozen=True, slots=True)
 class StructuredCall:
     """A model prepared to answer with one schema, built once per role, mode and schema.

@@ -87,8 +87,9 @@ def make_reflect_node(deps: AgentDeps) -> Any:
             critique = f"Step {step['id']}: {_action(observation)} {kind}: {_text(observation)}"
             decision, success = "replan", False
         elif outcome in ("won", "lost"):
+            most = signals.get("max_score")
             critique = f"The task ended {'won' if outcome == 'won' else 'without a win'}" + (
-                f" (score {signals['score']:g} of {signals.get('max_score', '?')})"
+                f" (score {signals['score']:g}" + (f" of {most:g})" if most is not None else ")")
                 if "score" in signals
                 else ""
             )

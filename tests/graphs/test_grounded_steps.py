@@ -110,7 +110,8 @@ async def test_an_environment_signal_decides_success_and_the_win() -> None:
 
     assert room.commands == ["open box", "take coin"]
     assert result["status"] == "done"
-    assert result["final_answer"].startswith("The task ended won (score 1 of 1.0)")
+    won = "The task ended won (score 1 of 1). You take the coin. You win!"
+    assert result["final_answer"] == won
     assert [o["signals"]["won"] for o in result["observations"]] == [False, True]
     assert [r["judged_by"] for r in result["reflections"]] == ["signals", "signals"]
     assert calls(models) == {"planner": 1, "policy": 2}  # no reflector call at all
