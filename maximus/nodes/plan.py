@@ -33,7 +33,8 @@ REPLAN = """You are the planner. The plan above did not work: make a new plan fo
 left of the goal, from what the history shows, that avoids the problem. A plan that was \
 already tried will be refused."""
 
-REPEATED = "Your last proposal repeated a plan that was already tried; propose a different one."
+REPEATED = """Your last proposal was refused: it repeated a plan that was already tried, or \
+did not fit the schema. Propose a different one."""
 
 
 def goal_of(state: AgentState) -> tuple[str, list[AnyMessage]]:

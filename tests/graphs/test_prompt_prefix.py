@@ -84,6 +84,30 @@ async def test_the_final_answer_shares_the_last_steps_prefix() -> None:
     assert models["policy"].prompts[0][0].text == models["reflector"].prompts[0][0].text
 
 
+async def test_prompt_tokens_and_cached_prompt_tokens_are_counted() -> None:
+    def served(reply: Any, prompt: int, cached: int | None) -> Any:
+        details = {"cache_read": cached} if cached is not None else {}
+        total = prompt + 5
+        usage = {"input_tokens": prompt, "output_tokens": 5, "total_tokens": total}
+        reply.usage_metadata = {**usage, "input_token_details": details}
+        return reply
+
+    models = roles(
+        planner=[served(plan(("Multiply", "a product", "calculator")), 100, None)],
+        policy=[served(candidates(("calculator", {"expression": "6*7"})), 120, 90)],
+        reflector=[served(answer("42"), 130, 110)],
+    )
+    graph = create_agent(
+        models=models,  # type: ignore[arg-type]
+        checkpointer=InMemorySaver(),
+        settings=Settings(),
+    )
+    result = await graph.ainvoke({"goal": "6*7"}, CONFIG)
+    counters = result["counters"]
+    assert counters["prompt_tokens"] == 350 and counters["cached_prompt_tokens"] == 200
+    assert counters["tokens"] == 365 and counters["model_calls"] == 3
+
+
 def test_history_keeps_recent_steps_in_full_and_summarises_older_ones() -> None:
     long = "line one\n" + "x" * 400
     seen: list[Observation] = [
