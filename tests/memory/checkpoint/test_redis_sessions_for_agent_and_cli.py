@@ -23,7 +23,7 @@ from maximus.memory.checkpoint.sessions import (
 from tests.support.cli import events, maximus, model_env, risky_responder
 from tests.support.gemini_server import GeminiServer
 from tests.support.redis import key_prefix, start_server, stop_server
-from tests.support.scripts import candidates, plan, predictions, roles, scores, verdict
+from tests.support.scripts import answer, candidates, plan, roles
 
 pytestmark = pytest.mark.integration
 
@@ -72,9 +72,7 @@ def _agent_models() -> dict[str, Any]:
     return roles(
         planner=[plan(("Multiply", "391", "calculator"))],
         policy=[candidates(("calculator", {"expression": "17*23"}))],
-        world_model=[predictions("391")],
-        critic=[scores(0.9)],
-        reflector=[verdict("finish", answer="391")],
+        reflector=[answer("391")],
     )
 
 
