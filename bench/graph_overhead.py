@@ -145,7 +145,7 @@ def maximus_scripts() -> dict[str, list[AIMessage]]:
 
 
 class MaximusBench:
-    """The Maximus agent with simulation on.
+    """The Maximus agent with full simulation on every step and the reflector judging each.
 
     Args:
         data_dir: the agent's data directory (a temporary one).
@@ -164,7 +164,13 @@ class MaximusBench:
             settings=Settings(data_dir=data_dir),
             include_builtin_tools=False,
         )
-        self.options = RunOptions(simulate=True, num_candidates=CANDIDATES)
+        # The heaviest path: every step fully simulated and judged by the reflector model.
+        self.options = RunOptions(
+            simulation="full",
+            simulate_when="always",
+            judge="model",
+            num_candidates=CANDIDATES,
+        )
 
     async def episode(self) -> Sample:
         """Run and check one episode."""

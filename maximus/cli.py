@@ -376,7 +376,11 @@ def _show(node: str, update: dict[str, Any], as_json: bool) -> None:
             scores = {s["candidate_id"]: s for s in record["scores"]}
             table = Table(
                 title=f"step {record['step_id']}: {record['outcome']}"
-                + ("" if record["simulated"] else " (simulation off)")
+                + (
+                    f" ({record.get('mode', 'full')}: {record.get('reason')})"
+                    if record["simulated"]
+                    else f" (not simulated: {record.get('skipped') or 'simulation off'})"
+                )
             )
             for column in ("", "action", "predicted", "score"):
                 table.add_column(column)

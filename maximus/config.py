@@ -10,9 +10,18 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    Field,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from maximus.errors import ConfigError
@@ -22,6 +31,15 @@ ThinkingMode = Literal["fast", "normal", "deep", "adaptive"]
 
 Role = Literal["planner", "policy", "world_model", "critic", "executor", "reflector"]
 """The parts of the agent that call a model; each may use its own."""
+
+SimulationMode = Literal["full", "fused", "off"]
+"""How a step is simulated: policy, world model and critic; one fused call; or not at all."""
+
+SimulateWhen = Literal["always", "risky", "auto"]
+"""Which steps are simulated: all; side-effecting ones; or risky, disputed or after a failure."""
+
+Judge = Literal["signals", "model"]
+"""Who decides a step's success: the facts (tool status and signals), or the reflector model."""
 
 ROLES: tuple[Role, ...] = ("planner", "policy", "world_model", "critic", "executor", "reflector")
 
@@ -51,8 +69,20 @@ class RoleModels(BaseModel):
 class AgentSettings(BaseModel):
     """Defaults for the agent loop; each can be overridden per run through the run context."""
 
-    simulate: bool = True
-    """Run the SimuRA world-model simulation before acting (off = ReAct-style ablation)."""
+    simulation: SimulationMode = "fused"
+    """How a step is simulated before acting: ``full`` (policy, world model and critic: three
+    calls), ``fused`` (one call proposes candidates with predicted outcomes and scores) or
+    ``off`` (the executor acts directly, ReAct-style). ``fused`` is the default: on a small
+    local model each call costs seconds, and one call gives the critic's ranking at a third of
+    the price of ``full``."""
+    simulate_when: SimulateWhen = "auto"
+    """When a step is simulated: ``always``; ``risky`` (only side-effecting tools); or
+    ``auto`` (risky, or the policy's candidates disagree, or the last step failed). With
+    ``auto`` a read-only step whose candidates agree costs one call, as without simulation."""
+    judge: Judge = "signals"
+    """How a step's success is decided: ``signals`` (from facts: the tool's status and the
+    signals it returns; the reflector model is called only when they are silent, and to compose
+    the final answer) or ``model`` (the reflector judges every step)."""
     num_candidates: int = Field(default=3, ge=1, le=8)
     """How many candidate actions the policy proposes per step."""
     risk_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
@@ -71,6 +101,32 @@ class AgentSettings(BaseModel):
     """LangGraph super-steps per run; the run ends as ``exhausted`` just before it."""
     model_retries: int = Field(default=3, ge=1, le=10)
     """Attempts per node when a model's structured output does not parse."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_simulate(cls, data: Any) -> Any:
+        """``simulate`` (the old switch): false means ``simulation="off"``; true turns an
+        ``off`` simulation back on in the default mode."""
+        if not isinstance(data, dict) or "simulate" not in data:
+            return data
+        data = dict(data)
+        raw = data.pop("simulate")
+        if raw is None:
+            return data
+        try:
+            on = TypeAdapter(bool).validate_python(raw)
+        except ValidationError as exc:
+            raise ValueError(f"simulate must be a boolean, got {raw!r}") from exc
+        if not on:
+            data["simulation"] = "off"
+        elif data.get("simulation", "off") == "off":
+            data["simulation"] = "fused"
+        return data
+
+    @property
+    def simulate(self) -> bool:
+        """Whether steps may be simulated at all (``simulation != "off"``)."""
+        return self.simulation != "off"
 
 
 class SessionSettings(BaseModel):
@@ -394,6 +450,7 @@ __all__ = [
     "DEFAULT_GEMINI_MODEL",
     "ROLES",
     "AgentSettings",
+    "Judge",
     "MemorySettings",
     "MemoryTTLs",
     "LocalModelSettings",
@@ -401,6 +458,8 @@ __all__ = [
     "RoleModels",
     "ServerSettings",
     "Settings",
+    "SimulateWhen",
+    "SimulationMode",
     "ThinkingMode",
     "get_settings",
     "load_settings",

@@ -14,7 +14,15 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from maximus.config import AgentSettings, Settings, ThinkingMode, get_settings
+from maximus.config import (
+    AgentSettings,
+    Judge,
+    Settings,
+    SimulateWhen,
+    SimulationMode,
+    ThinkingMode,
+    get_settings,
+)
 from maximus.errors import InvalidInputError
 from maximus.memory.lessons import InProcessLessonSink, LessonSink
 from maximus.models import ModelResolver
@@ -27,6 +35,10 @@ class RunOptions:
 
     mode: ThinkingMode | None = None
     simulate: bool | None = None
+    """The old switch: ``False`` means ``simulation="off"``."""
+    simulation: SimulationMode | None = None
+    simulate_when: SimulateWhen | None = None
+    judge: Judge | None = None
     num_candidates: int | None = None
     risk_threshold: float | None = None
     on_risk: Literal["replan", "human"] | None = None

@@ -15,6 +15,9 @@ from langgraph.graph.message import add_messages
 from langgraph.managed import RemainingSteps
 from typing_extensions import TypedDict
 
+from maximus.config import SimulationMode
+from maximus.tools.signals import ToolSignals
+
 StepStatus = Literal["pending", "done", "failed"]
 RunStatus = Literal[
     "planning", "running", "replanning", "awaiting_approval", "done", "failed", "exhausted"
@@ -33,7 +36,7 @@ class PlanStep(TypedDict):
     description: str
     """What to do."""
     expected: str
-    """What success looks like; reflection judges the outcome against it."""
+    """What success looks like: a hint for the policy and the reflector, never the gate."""
     tool: str | None
     """The tool the planner expects to use, if any."""
     status: StepStatus
@@ -73,7 +76,13 @@ class Simulation(TypedDict):
     run: int
     step_id: int
     simulated: bool
-    """``False`` when simulation was switched off and the executor acted directly."""
+    """Whether candidates were predicted and scored before acting."""
+    mode: SimulationMode
+    """The simulation mode in force (``full``, ``fused`` or ``off``)."""
+    reason: str | None
+    """Why the step was simulated (``None`` when it was not)."""
+    skipped: str | None
+    """Why simulation was skipped (``None`` when it ran)."""
     candidates: list[Candidate]
     predictions: list[Prediction]
     scores: list[Score]
@@ -100,6 +109,11 @@ class Observation(TypedDict):
     args: dict[str, Any]
     content: str
     ok: bool
+    """The tool ran without error and the action was allowed."""
+    signals: NotRequired[ToolSignals]
+    """What the tool reported in structured form (score, done, won, valid), if anything."""
+    invalid: NotRequired[bool]
+    """The action was impossible: refused by a constraint, an unknown tool, or ``valid=False``."""
 
 
 class Reflection(TypedDict):
@@ -111,6 +125,8 @@ class Reflection(TypedDict):
     success: bool
     critique: str
     lessons: list[str]
+    judged_by: NotRequired[Literal["signals", "model"]]
+    """Whether the facts (tool status and signals) or the reflector model decided."""
 
 
 class Counters(TypedDict):
@@ -120,8 +136,15 @@ class Counters(TypedDict):
     """Executed steps (actions that ran)."""
     model_calls: int
     tokens: int
+    """Input plus output tokens, as the providers reported them."""
+    prompt_tokens: int
+    """Input tokens."""
+    cached_prompt_tokens: int
+    """Input tokens the server served from its cache (where it says so)."""
     replans: int
     tool_errors: int
+    invalid_actions: int
+    """Actions refused as impossible (not allowed now, unknown tool, or ``valid=False``)."""
 
 
 class Budgets(TypedDict):
@@ -164,6 +187,8 @@ class AgentState(TypedDict):
     reflections: NotRequired[Annotated[list[Reflection], operator.add]]
     critique: NotRequired[str | None]
     """The last reflection's critique, which the planner uses to re-plan."""
+    tried_plans: NotRequired[list[str]]
+    """Fingerprints of this run's plans; the planner may not propose one of them again."""
     counters: NotRequired[Counters]
     budgets: NotRequired[Budgets]
     status: NotRequired[RunStatus]
@@ -176,7 +201,16 @@ class AgentState(TypedDict):
 
 def new_counters() -> Counters:
     """Counters at zero."""
-    return {"steps": 0, "model_calls": 0, "tokens": 0, "replans": 0, "tool_errors": 0}
+    return {
+        "steps": 0,
+        "model_calls": 0,
+        "tokens": 0,
+        "prompt_tokens": 0,
+        "cached_prompt_tokens": 0,
+        "replans": 0,
+        "tool_errors": 0,
+        "invalid_actions": 0,
+    }
 
 
 __all__ = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel
@@ -28,10 +28,30 @@ RECURSION_RESERVE = 6
 """Super-steps kept back so a run can always reach ``respond`` before the recursion limit."""
 
 
-def tokens_of(message: Any) -> int:
-    """Input plus output tokens reported by a model response (0 if not reported)."""
+class Usage(NamedTuple):
+    """Tokens one model response used, as its provider reported them (0 where it did not)."""
+
+    total: int = 0
+    prompt: int = 0
+    cached: int = 0
+    """Prompt tokens served from the provider's cache (``input_token_details.cache_read``)."""
+
+    def __add__(self, other: object) -> Usage:
+        if not isinstance(other, Usage):
+            return NotImplemented
+        return Usage(self.total + other.total, self.prompt + other.prompt,
+                     self.cached + other.cached)  # fmt: skip
+
+
+def usage_of(message: Any) -> Usage:
+    """The usage a model response reports (zeros if it reports none)."""
     usage = getattr(message, "usage_metadata", None) or {}
-    return int(usage.get("total_tokens") or 0)
+    details = usage.get("input_token_details") or {}
+    return Usage(
+        int(usage.get("total_tokens") or 0),
+        int(usage.get("input_tokens") or 0),
+        int(details.get("cache_read") or 0),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +62,7 @@ class StructuredCall:
     about 0.85 ms), so :func:`ask` keeps these in ``AgentDeps.chains``.
     """
 
+    schema: type[BaseModel]
     binding: Runnable[Any, Any] | None
     """The provider's own model binding, when its chain is ``binding | parser``."""
     parser: BaseLLMOutputParser[Any] | None
@@ -53,8 +74,8 @@ class StructuredCall:
         """Prepare ``model`` to answer with ``schema``."""
         steps: Sequence[Any] = getattr(model.with_structured_output(schema), "steps", ())
         if len(steps) == 2 and isinstance(steps[1], BaseLLMOutputParser):
-            return cls(steps[0], steps[1], None)
-        return cls(None, None, model.with_structured_output(schema, include_raw=True))
+            return cls(schema, steps[0], steps[1], None)
+        return cls(schema, None, None, model.with_structured_output(schema, include_raw=True))
 
     async def __call__(self, messages: list[BaseMessage]) -> tuple[Any, Any]:
         """``(parsed, raw message)``.
@@ -84,16 +105,18 @@ async def ask(
     messages: Sequence[BaseMessage],
     options: Options,
     signals: TaskSignals,
-) -> tuple[T, int]:
+) -> tuple[T, Usage]:
     """One structured model call; returns the parsed object and the tokens it used.
 
     Raises:
         ModelOutputError: the output did not parse into ``schema`` (nodes retry on this).
     """
     mode = choose_mode(options.mode, signals)
-    key = (role, mode, schema)
+    # Keyed by name: schemas built for the values allowed now (``tools.choices``) replace the
+    # previous one of their name instead of piling up.
+    key = (role, mode, f"{schema.__module__}.{schema.__qualname__}")
     call = deps.chains.get(key)
-    if call is None:
+    if call is None or call.schema is not schema:
         call = StructuredCall.build(with_thinking(deps.models.get(role), mode), schema)
         deps.chains[key] = call
     try:
@@ -102,18 +125,24 @@ async def ask(
         raise _invalid(role, schema, exc) from exc
     if not isinstance(parsed, schema):
         raise _invalid(role, schema, f"got {type(parsed).__name__}")
-    return parsed, tokens_of(raw)
+    return parsed, usage_of(raw)
 
 
 def _invalid(role: str, schema: type[BaseModel], error: object) -> ModelOutputError:
-    return ModelOutputError(f"the {role} model did not return a valid {schema.__name__}: {error}")
+    name = schema.model_config.get("title") or schema.__name__
+    return ModelOutputError(f"the {role} model did not return a valid {name}: {error}")
 
 
-def counted(state: AgentState, *, calls: int = 0, tokens: int = 0, **more: int) -> Counters:
+def counted(
+    state: AgentState, *, calls: int = 0, usage: Usage | None = None, **more: int
+) -> Counters:
     """The state's counters plus the given increments."""
-    counters: dict[str, int] = {**(state.get("counters") or new_counters())}  # type: ignore[dict-item]
+    counters: dict[str, int] = {**new_counters(), **(state.get("counters") or {})}  # type: ignore[dict-item]
     counters["model_calls"] += calls
-    counters["tokens"] += tokens
+    if usage is not None:
+        counters["tokens"] += usage.total
+        counters["prompt_tokens"] += usage.prompt
+        counters["cached_prompt_tokens"] += usage.cached
     for key, value in more.items():
         counters[key] += value
     return counters  # type: ignore[return-value]
@@ -150,9 +179,9 @@ def is_last_attempt(runtime: Runtime[Any], options: Options) -> bool:
     return attempt >= options.agent.model_retries
 
 
-def failed(state: AgentState, error: Exception | str, **counts: int) -> dict[str, Any]:
+def failed(state: AgentState, error: Exception | str, *, calls: int = 0) -> dict[str, Any]:
     """The update that ends a run cleanly as ``failed``."""
-    return {"status": "failed", "error": str(error), "counters": counted(state, **counts)}
+    return {"status": "failed", "error": str(error), "counters": counted(state, calls=calls)}
 
 
 def last_ai_message(messages: Sequence[BaseMessage]) -> AIMessage | None:

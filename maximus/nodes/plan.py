@@ -1,11 +1,17 @@
-"""The plan node: turn the goal into ordered steps, or re-plan from the last critique."""
+"""The plan node: turn the goal into ordered steps, or re-plan from the evidence.
+
+A re-plan that repeats a plan already tried in this run is refused (the node retries with a
+note saying so, then ends the run as ``failed``): the same plan twice only spends the budget.
+"""
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Sequence
 from typing import Any
 
-from langchain_core.messages import AnyMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AnyMessage, HumanMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Overwrite
 
@@ -14,19 +20,21 @@ from maximus.graphs.context import AgentDeps, Options, RunOptions
 from maximus.graphs.state import AgentState, Budgets, PlanStep, new_counters
 from maximus.models.thinking import TaskSignals
 from maximus.nodes._common import ask, counted, exhausted_reason, failed, is_last_attempt
-from maximus.nodes.schemas import Plan
+from maximus.nodes._prompt import messages, prefix
+from maximus.nodes.schemas import Plan, PlannedStep, plan_constrained
 
-SYSTEM = """You are the planner of an agent. Break the goal into the fewest concrete steps \
-that achieve it. Each step says what to do, the observable result that shows it worked, and \
-the tool to use if one is needed. Use only these tools:
-{tools}
-If the goal needs no action, return no steps and put the answer in `answer`."""
+PLAN = """You are the planner. Break the goal into the fewest concrete steps that achieve \
+it. Each step says what to do, the observable result that shows it worked (describe it; do not \
+work out values a tool will compute), and the tool to use, if one is needed, from the tools \
+above. Copy numbers, brackets and names from the goal exactly. If the goal needs no action, \
+return no steps and put the answer in `answer`."""
 
-REPLAN = """The previous plan did not work.
-Previous plan and outcomes:
-{history}
-Critique: {critique}
-Make a new plan that avoids the problem."""
+REPLAN = """You are the planner. The plan above did not work: make a new plan for what is \
+left of the goal, from what the history shows, that avoids the problem. A plan that was \
+already tried will be refused."""
+
+REPEATED = """Your last proposal was refused: it repeated a plan that was already tried, or \
+did not fit the schema. Propose a different one."""
 
 
 def goal_of(state: AgentState) -> tuple[str, list[AnyMessage]]:
@@ -49,17 +57,15 @@ def goal_of(state: AgentState) -> tuple[str, list[AnyMessage]]:
     return goal, [HumanMessage(goal)]
 
 
-def _history(state: AgentState) -> str:
-    run = state.get("run", 0)
-    lines = [
-        f"{step['id']}. [{step['status']}] {step['description']}" for step in state.get("plan", [])
-    ]
-    lines += [
-        f"   observed after step {obs['step_id']}: {obs['content'][:300]}"
-        for obs in state.get("observations", [])
-        if obs["run"] == run
-    ]
-    return "\n".join(lines) or "(none)"
+def fingerprint(steps: Sequence[PlannedStep] | Sequence[PlanStep]) -> str:
+    """What makes two plans the same: their steps' descriptions (case and spacing aside) and
+    tools."""
+    pairs = []
+    for step in steps:
+        description = step["description"] if isinstance(step, dict) else step.description
+        tool = step["tool"] if isinstance(step, dict) else step.tool
+        pairs.append((" ".join(description.lower().split()), tool))
+    return json.dumps(pairs)
 
 
 def _start_run(state: AgentState, options: Options) -> dict[str, Any]:
@@ -83,6 +89,7 @@ def _start_run(state: AgentState, options: Options) -> dict[str, Any]:
         "reflections": Overwrite([]),
         "approvals": Overwrite([]),
         "critique": None,
+        "tried_plans": [],
         "final_answer": None,
         "error": None,
         "plan": [],
@@ -96,20 +103,22 @@ def make_plan_node(deps: AgentDeps) -> Any:
         options = deps.options(runtime.context)
         replanning = state.get("status") == "replanning"
         update = {} if replanning else _start_run(state, options)
-        view: AgentState = {**state, **update}  # type: ignore[typeddict-item]
+        fresh = {k: v.value if isinstance(v, Overwrite) else v for k, v in update.items()}
+        view: AgentState = {**state, **fresh}  # type: ignore[typeddict-item]
         goal = view["goal"]
-        prompt = [
-            SystemMessage(SYSTEM.format(tools=deps.tools.catalog())),
-            HumanMessage(f"Goal: {goal}"),
-        ]
+        body: list[str] = []
         if deps.recall is not None and not replanning:
             remembered = await deps.recall(goal)
             if remembered:
-                prompt.insert(1, SystemMessage(remembered))
+                body.append(remembered)
         if replanning:
-            prompt.append(
-                HumanMessage(REPLAN.format(history=_history(view), critique=view.get("critique")))
-            )
+            body.append(f"Critique: {view.get('critique')}")
+            info = runtime.execution_info
+            if info is not None and info.node_attempt > 1:
+                body.append(REPEATED)
+        prompt = messages(
+            prefix(deps.tools, view), REPLAN if replanning else PLAN, "\n\n".join(body)
+        )
         signals = TaskSignals(
             role="planner",
             goal=goal,
@@ -117,7 +126,14 @@ def make_plan_node(deps: AgentDeps) -> Any:
             replans=view.get("counters", new_counters())["replans"],
         )
         try:
-            result, tokens = await ask(deps, "planner", Plan, prompt, options, signals)
+            result, usage = await ask(deps, "planner", _schema(), prompt, options, signals)
+            tried = list(view.get("tried_plans") or [])
+            mark = fingerprint(result.steps)
+            if replanning and result.steps and mark in tried:
+                raise ModelOutputError(
+                    "the planner proposed a plan that was already tried: "
+                    + "; ".join(step.description for step in result.steps)
+                )
         except ModelOutputError as exc:
             if not is_last_attempt(runtime, options):
                 raise
@@ -132,8 +148,13 @@ def make_plan_node(deps: AgentDeps) -> Any:
             }
             for index, step in enumerate(result.steps, start=1)
         ]
-        counters = counted(view, calls=1, tokens=tokens)
-        update |= {"plan": steps, "current_step": 0, "counters": counters}
+        counters = counted(view, calls=1, usage=usage)
+        update |= {
+            "plan": steps,
+            "current_step": 0,
+            "counters": counters,
+            "tried_plans": [*tried, mark],
+        }
         if not steps:
             return update | {"status": "done", "final_answer": result.answer}
         reason = exhausted_reason(view, counters)
@@ -141,7 +162,15 @@ def make_plan_node(deps: AgentDeps) -> Any:
             return update | {"status": "exhausted", "error": reason}
         return update | {"status": "running"}
 
+    def _schema() -> type[Plan]:
+        """The plan schema naming the registry's tools, built once per registry version."""
+        key = ("plan-schema", "", deps.tools.version)
+        schema = deps.chains.get(key)
+        if schema is None:
+            schema = deps.chains[key] = plan_constrained([t.name for t in deps.tools.tools()])
+        return schema
+
     return plan
 
 
-__all__ = ["goal_of", "make_plan_node"]
+__all__ = ["fingerprint", "goal_of", "make_plan_node"]

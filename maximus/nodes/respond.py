@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 
 from maximus.graphs.context import AgentDeps, RunOptions
 from maximus.graphs.state import AgentState
 from maximus.models.thinking import TaskSignals, with_thinking
-from maximus.nodes._common import counted, tokens_of
+from maximus.nodes._common import counted, usage_of
+from maximus.nodes._prompt import messages, prefix
 
-SYSTEM = """Answer the user's goal in a few sentences from the agent's observations."""
+INSTRUCTION = """Answer the goal in a few sentences from the tools' results above, using their \
+values exactly as returned."""
 
 
 def summary(state: AgentState) -> str:
@@ -39,22 +41,13 @@ def make_respond_node(deps: AgentDeps) -> Any:
         answer = state.get("final_answer")
         update: dict[str, Any] = {"status": "done"}
         if not answer:
-            run = state.get("run", 0)
-            seen = "\n".join(
-                f"- {o['content'][:1000]}" for o in state.get("observations", []) if o["run"] == run
-            )
             options = deps.options(runtime.context)
             model = with_thinking(
                 deps.models.get("executor"), options.mode, TaskSignals(role="executor")
             )
-            reply = await model.ainvoke(
-                [
-                    SystemMessage(SYSTEM),
-                    HumanMessage(f"Goal: {state.get('goal', '')}\nObservations:\n{seen}"),
-                ]
-            )
+            reply = await model.ainvoke(messages(prefix(deps.tools, state), INSTRUCTION))
             answer = reply.text if hasattr(reply, "text") else str(reply.content)
-            update["counters"] = counted(state, calls=1, tokens=tokens_of(reply))
+            update["counters"] = counted(state, calls=1, usage=usage_of(reply))
         return update | {"final_answer": answer, "messages": [AIMessage(answer)]}
 
     return respond

@@ -24,6 +24,7 @@ from langchain_core.tools import tool as as_tool
 from langgraph.prebuilt import ToolNode
 
 from maximus.errors import ToolRegistryError
+from maximus.tools.choices import has_choices
 from maximus.tools.secrets import SecretsGuard, SecretsTool
 
 SIDE_EFFECTING = "side_effecting"
@@ -103,6 +104,10 @@ class ToolRegistry:
     def __len__(self) -> int:
         return len(self._tools)
 
+    def names(self) -> list[str]:
+        """The tools' names, in registration order."""
+        return list(self._tools)
+
     def tools(self) -> list[BaseTool]:
         """All tools, in registration order."""
         return list(self._tools.values())
@@ -111,6 +116,10 @@ class ToolRegistry:
         """Whether the named tool is side-effecting (unknown tools are not)."""
         found = self._tools.get(name)
         return found is not None and is_side_effecting(found)
+
+    def constrained(self) -> bool:
+        """Whether any tool declares the values an argument may take (see ``tools.choices``)."""
+        return any(has_choices(item) for item in self._tools.values())
 
     def tool_node(self) -> ToolNode:
         """A ``ToolNode`` over the current tools, rebuilt only when the registry changed; its

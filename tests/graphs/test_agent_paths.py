@@ -1,4 +1,10 @@
-"""The agent's paths end to end, with scripted fake models and real tools."""
+"""The agent's paths end to end, with scripted fake models and real tools.
+
+These scripts play the full pipeline: every step simulated with policy, world model and
+critic, and judged by the reflector model (``LEGACY``). The default modes (fused simulation
+when needed, steps judged from facts) are tested in ``test_grounded_steps.py`` and
+``test_simulation_modes.py``.
+"""
 
 from __future__ import annotations
 
@@ -23,13 +29,20 @@ from tests.support.scripts import (
 )
 
 CONFIG = {"configurable": {"thread_id": "t1"}}
+LEGACY = {"simulation": "full", "simulate_when": "always", "judge": "model"}
+
+
+def legacy(data_dir: Path | None = None, **agent_settings: Any) -> Settings:
+    """Settings for the full pipeline, plus ``agent_settings``."""
+    extra: dict[str, Any] = {"data_dir": data_dir} if data_dir is not None else {}
+    return Settings(agent={**LEGACY, **agent_settings}, **extra)  # type: ignore[arg-type]
 
 
 def agent(models: dict[str, Any], settings: Settings | None = None, **kwargs: Any) -> Any:
     return create_agent(
         models=models,  # type: ignore[arg-type]
         checkpointer=InMemorySaver(),
-        settings=settings or Settings(),
+        settings=settings or legacy(),
         **kwargs,
     )
 
@@ -76,7 +89,8 @@ async def test_success_path_runs_real_tools_and_records_the_simulation() -> None
     assert first["chosen_id"] == 0 and first["outcome"] == "execute"
     # plan + 2 x (policy, world model, critic) + 2 reflections; the answer needed no call
     assert result["counters"] == {
-        "steps": 2, "model_calls": 9, "tokens": 0, "replans": 0, "tool_errors": 0,
+        "steps": 2, "model_calls": 9, "tokens": 0, "prompt_tokens": 0, "cached_prompt_tokens": 0,
+        "replans": 0, "tool_errors": 0, "invalid_actions": 0,
     }  # fmt: skip
     await sink.flush()
     assert {lesson.kind for lesson in sink.lessons} == {"procedural", "episodic"}
@@ -116,7 +130,7 @@ def risky_write(score: float) -> dict[str, list[Any]]:
 
 
 async def test_simulation_rejects_a_low_scoring_side_effecting_action(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path / "data")
+    settings = legacy(tmp_path / "data")
     script = merge(
         {"planner": [plan(("save the greeting", "file saved", "write_file"))]},
         risky_write(0.2),
@@ -143,10 +157,11 @@ async def test_replan_critique_names_the_rejected_action(tmp_path: Path) -> None
     script = merge(
         {"planner": [plan(("save", "saved", "write_file"))]},
         risky_write(0.1),
-        {"planner": [plan(("save", "saved", "write_file"))]},
+        # a different plan: an identical re-plan is refused (test_replanning.py)
+        {"planner": [plan(("save under another name", "saved", "write_file"))]},
         risky_write(0.1),
     )
-    settings = Settings(data_dir=tmp_path / "data", agent={"max_replans": 1})  # type: ignore[arg-type]
+    settings = legacy(tmp_path / "data", max_replans=1)
     result = await agent(roles(**script), settings).ainvoke({"goal": "save"}, CONFIG)
 
     assert result["status"] == "failed"
@@ -157,7 +172,7 @@ async def test_replan_critique_names_the_rejected_action(tmp_path: Path) -> None
 
 @pytest.mark.parametrize("approved", [True, False])
 async def test_human_approval_interrupts_and_resumes(tmp_path: Path, approved: bool) -> None:
-    settings = Settings(data_dir=tmp_path / "data", agent={"on_risk": "human"})  # type: ignore[arg-type]
+    settings = legacy(tmp_path / "data", on_risk="human")
     script = merge(
         {"planner": [plan(("save the greeting", "file saved", "write_file"))]},
         risky_write(0.2),
@@ -201,7 +216,7 @@ async def test_budgets_end_the_run_cleanly_as_exhausted(
         *[merge(calc_step(f"{i}+1", tokens=10), {"reflector": [verdict("continue")]})
           for i in range(5)],
     )  # fmt: skip
-    settings = Settings(agent=limits)  # type: ignore[arg-type]
+    settings = legacy(**limits)
     result = await agent(roles(**script), settings).ainvoke({"goal": "count"}, CONFIG)
 
     assert result["status"] == "exhausted"

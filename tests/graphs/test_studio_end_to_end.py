@@ -29,8 +29,9 @@ AGENT_NODES = {"plan", "simulate", "execute", "reflect"}
 
 
 def _studio_responder(body: dict[str, Any]) -> str:
-    # Goals that mention a file play the risky agent (a doubted write); the rest compute.
-    if "hello.txt" in json.dumps(body.get("contents", [])):
+    # Goals that mention a file play the risky agent (a doubted write); the rest compute. The
+    # goal is in the shared system prefix (the system instruction), not in the contents.
+    if "hello.txt" in json.dumps(body):
         return risky_responder(body)
     return agent_responder(body)
 

@@ -12,9 +12,10 @@ from pydantic import Field
 
 from maximus import RunOptions, Settings, create_agent
 from maximus.plugins import PluginManager
-from maximus.testing import ScriptedChatModel
+from maximus.testing import ScriptedChatModel, structured
 from tests.support.plugins import manager, plugin_code, write_plugin
-from tests.support.scripts import candidates, plan, predictions, roles, scores, tool_call, verdict
+from tests.support.scripts import answer as final
+from tests.support.scripts import candidates, plan, roles, tool_call
 
 
 class RecordingModel(ScriptedChatModel):
@@ -27,15 +28,20 @@ class RecordingModel(ScriptedChatModel):
         return super()._generate(messages, *args, **kwargs)
 
 
-def step(tool: str, args: dict[str, Any], answer: str) -> dict[str, list[Any]]:
-    """A one-step run: plan, simulate (the tool wins), finish."""
-    return {
+def step(
+    tool: str, args: dict[str, Any], answer: str, *, fails: bool = False
+) -> dict[str, list[Any]]:
+    """A one-step run with the defaults: plan, one action (no simulation: the policy's
+    candidates agree), then the final answer; a failing tool re-plans to an answer instead."""
+    script: dict[str, list[Any]] = {
         "planner": [plan((f"use {tool}", answer, tool))],
-        "policy": [candidates((tool, args), (None, {}))],
-        "world_model": [predictions(answer, "nothing")],
-        "critic": [scores(0.9, 0.2)],
-        "reflector": [verdict("finish", answer=answer)],
+        "policy": [candidates((tool, args))],
+        "reflector": [final(answer)],
     }
+    if fails:
+        script["planner"].append(structured("Plan", steps=[], answer=answer))
+        script["reflector"] = []
+    return script
 
 
 def agent(pm: PluginManager, tmp_path: Path, *runs: dict[str, list[Any]]) -> Any:
@@ -81,7 +87,7 @@ async def test_a_failing_plugin_tool_is_a_tool_message_not_a_crash(tmp_path: Pat
     pm = manager(tmp_path)
     code = plugin_code("explode", "raise RuntimeError('kaboom')")
     pm.load_plugin(write_plugin(tmp_path / "p", "fragile", code))
-    graph, _ = agent(pm, tmp_path, step("explode", {}, "n/a"))
+    graph, _ = agent(pm, tmp_path, step("explode", {}, "n/a", fails=True))
     result = await graph.ainvoke({"goal": "try it"}, config("t1"))
 
     (observation,) = result["observations"]
@@ -89,7 +95,8 @@ async def test_a_failing_plugin_tool_is_a_tool_message_not_a_crash(tmp_path: Pat
     assert (
         "tool 'explode' of plugin 'fragile' failed: RuntimeError: kaboom" in observation["content"]
     )
-    assert result["counters"]["tool_errors"] == 1 and result["status"] == "done"
+    assert result["counters"]["tool_errors"] == 1 and result["counters"]["replans"] == 1
+    assert result["status"] == "done" and result["final_answer"] == "n/a"
 
 
 async def test_a_plugin_sub_graph_runs_as_a_tool(tmp_path: Path) -> None:
@@ -109,10 +116,9 @@ async def test_a_plugin_sub_graph_runs_as_a_tool(tmp_path: Path) -> None:
 async def test_hot_load_and_unload_change_what_later_runs_see(tmp_path: Path) -> None:
     pm = manager(tmp_path)
     root = write_plugin(tmp_path / "p", "greeter", plugin_code("greet", "return 'hi ' + text"))
-    unplugged = {
-        "planner": [plan(("greet", "hi", "greet"))],
+    unplugged = {  # the unknown tool is an invalid action; the re-plan gives up
+        "planner": [plan(("greet", "hi", "greet")), structured("Plan", steps=[], answer="none")],
         "executor": [tool_call("greet", text="Bob")],
-        "reflector": [verdict("finish", success=False, answer="no greeter")],
     }
     graph, planner = agent(
         pm, tmp_path, unplugged, step("greet", {"text": "Ada"}, "hi Ada"), unplugged
@@ -125,13 +131,14 @@ async def test_hot_load_and_unload_change_what_later_runs_see(tmp_path: Path) ->
     pm.unload_plugin("greeter")
     after = await graph.ainvoke({"goal": "greet Bob"}, config("c"), context=direct)
 
-    assert ["- greet(" in p for p in planner.prompts] == [False, True, False]
+    assert ["- greet(" in p for p in planner.prompts] == [False, False, True, False, False]
     assert during["observations"][0] == {**during["observations"][0], "ok": True,
                                          "content": "hi Ada"}  # fmt: skip
     for result in (before, after):
         (observation,) = result["observations"]
         assert not observation["ok"]
         assert "greet is not a valid tool" in observation["content"]
+        assert result["counters"]["invalid_actions"] == 1 and result["final_answer"] == "none"
 
 
 def test_agents_hold_the_manager_weakly_and_share_it(tmp_path: Path) -> None:

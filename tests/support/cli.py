@@ -52,10 +52,11 @@ def risky_responder(body: dict[str, Any]) -> str:
         )
     if "candidates" in props:
         action = {"tool": "write_file", "args": {"path": "hello.txt", "content": "hi"}}
-        return json.dumps({"candidates": [{**action, "rationale": "save it"}]})
+        fused = {"rationale": "save it", "predicted": "hello.txt written", "score": 0.2}
+        return json.dumps({"candidates": [{**action, **fused}]})
     if "scores" in props:
         return json.dumps({"scores": [{"candidate_id": 0, "score": 0.2, "reason": "overwrites"}]})
-    if "decision" in props:
+    if props & {"decision", "final_answer"}:
         return json.dumps({"success": True, "decision": "finish", "critique": "saved",
                            "lessons": [], "final_answer": "saved hello.txt"})  # fmt: skip
     return agent_responder(body)

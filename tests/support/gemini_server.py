@@ -27,10 +27,17 @@ def agent_responder(body: dict[str, Any]) -> str:
     if "steps" in props:
         step = {"description": "Multiply 17 by 23", "expected": "391", "tool": "calculator"}
         return json.dumps({"steps": [step]})
-    if "candidates" in props:
+    if "candidates" in props:  # the policy's (predicted and score serve the fused schema)
         return json.dumps({"candidates": [
-            {"tool": "calculator", "args": {"expression": "17*23"}, "rationale": "exact"},
-            {"tool": "calculator", "args": {"expression": "17+23"}, "rationale": "wrong op"},
+            {"tool": "calculator", "args": {"expression": "17*23"}, "rationale": "exact",
+             "predicted": "391", "score": 0.9},
+            {"tool": "calculator", "args": {"expression": "17+23"}, "rationale": "wrong op",
+             "predicted": "40", "score": 0.1},
+        ]})  # fmt: skip
+    if "assessments" in props:  # fused world model and critic
+        return json.dumps({"assessments": [
+            {"candidate_id": 0, "predicted": "391", "score": 0.9, "reason": "right"},
+            {"candidate_id": 1, "predicted": "40", "score": 0.1, "reason": "wrong"},
         ]})  # fmt: skip
     if "predictions" in props:
         return json.dumps({"predictions": [
@@ -41,7 +48,7 @@ def agent_responder(body: dict[str, Any]) -> str:
             {"candidate_id": 0, "score": 0.9, "reason": "right"},
             {"candidate_id": 1, "score": 0.1, "reason": "wrong"},
         ]})  # fmt: skip
-    if "decision" in props:
+    if props & {"decision", "final_answer"}:  # a verdict, or the final answer
         return json.dumps({
             "success": True, "decision": "finish", "critique": "the product is 391",
             "lessons": ["use the calculator for arithmetic"], "final_answer": "17 * 23 = 391",

@@ -114,18 +114,20 @@ def agent(deps: Any) -> Any:
     ``17*23+9`` in two calculator steps (each script loops, so runs can repeat)."""
     from maximus.graphs.agent import create_agent
     from maximus.testing import scripted
-    from tests.support.scripts import candidates, plan, predictions, scores, verdict
+    from tests.support.scripts import answer, assessments, candidates, plan
 
+    # The defaults: the candidates disagree (a tool or an answer), so one fused call scores
+    # them; steps are judged from the tool's status, and the reflector writes the answer.
     step = [candidates(("calculator", {"expression": e}), (None, {})) for e in ("17*23", "391+9")]
     script = {
         "planner": [plan(("multiply", "391", "calculator"), ("add 9", "400", "calculator"))],
         "policy": step,
-        "world_model": [predictions("the result", "a guess")] * 2,
-        "critic": [scores(0.9, 0.3)] * 2,
-        "reflector": [verdict("continue"), verdict("finish", answer="400")],
+        "critic": [assessments(0.9, 0.3)] * 2,
+        "reflector": [answer("400")],
     }
     models = {role: scripted(replies, loop=True) for role, replies in script.items()}
     models["executor"] = scripted([], loop=False)
+    models["world_model"] = scripted([], loop=False)
     return create_agent(
         models=models,  # type: ignore[arg-type]
         checkpointer=deps.checkpointer,

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from langchain_core.messages import BaseMessage, SystemMessage, ToolMessage
+from langchain_core.messages import BaseMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
 from maximus import Settings, create_agent
@@ -17,7 +17,7 @@ from maximus.memory.longterm.store import MemoryStore
 from maximus.testing import ScriptedChatModel
 from maximus.tools.memory import classify, make_recall, memory_lesson_writer, memory_tools
 from tests.support.memory import store
-from tests.support.scripts import candidates, plan, predictions, roles, scores, verdict
+from tests.support.scripts import answer, candidates, plan, roles
 
 pytestmark = pytest.mark.integration
 
@@ -141,11 +141,9 @@ async def test_active_retrieval_and_lessons_into_memory(memory: MemoryStore) -> 
         ]
     )
     memory.update_core("human", "The user is called Ana")
-    models = roles(
-        policy=[candidates(("calculator", {"expression": "17*2"}), (None, {}))],
-        world_model=[predictions("34", "nothing")],
-        critic=[scores(0.9, 0.1)],
-        reflector=[verdict("finish", answer="34")],
+    models = roles(  # the defaults: one action (nothing to simulate), then the answer
+        policy=[candidates(("calculator", {"expression": "17*2"}))],
+        reflector=[answer("34", "lesson after finish")],
     )
     planner = RecordingModel(messages=iter([plan(("double it", "34", "calculator"))]))
     models["planner"] = planner
@@ -161,7 +159,7 @@ async def test_active_retrieval_and_lessons_into_memory(memory: MemoryStore) -> 
         {"goal": "double my lucky number"}, {"configurable": {"thread_id": "m1"}}
     )
     assert result["status"] == "done" and result["final_answer"] == "34"
-    context = [m.content for m in planner.seen[0] if isinstance(m, SystemMessage)][1]
+    context = planner.seen[0][-1].text  # recalled memory goes with the planner's instruction
     assert "Relevant long-term memory" in context
     assert "human: The user is called Ana" in context and "lucky number is 17" in context
     assert "PIN-PLAINTEXT" not in context
