@@ -25,7 +25,7 @@ def test_the_gold_path_wins_through_the_act_tool(env: Any, game: str) -> None:
     episode = TextWorldEpisode(env, game, seed, GAMES[game], max_moves=20)
     goal = episode.reset()
     assert episode.task in goal and "Valid actions:" in goal
-    assert 2 <= len(episode.gold) <= 8  # small parameters: short games
+    assert 2 <= len(episode.gold) <= 10  # small parameters: short games
     act = episode.tool()
     reply = ""
     for action in episode.gold:
