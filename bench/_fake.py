@@ -74,7 +74,7 @@ class FakeAgentModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "fake-agent"
 
-    def bind_tools(  # type: ignore[override]
+    def bind_tools(
         self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any
     ) -> Runnable[LanguageModelInput, AIMessage]:
         formatted = [convert_to_openai_tool(t) for t in tools]
@@ -158,8 +158,8 @@ class FakeAgentModel(BaseChatModel):
                 return index
             return rng.randint(int(schema.get("minimum", 0)), int(schema.get("maximum", 3)))
         if kind == "number":
-            low, high = float(schema.get("minimum", 0.0)), float(schema.get("maximum", 1.0))
-            return round(rng.uniform(low, high), 2)
+            lowest, highest = float(schema.get("minimum", 0.0)), float(schema.get("maximum", 1.0))
+            return round(rng.uniform(lowest, highest), 2)
         if kind == "boolean":
             return rng.random() < 0.5
         return None

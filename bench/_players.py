@@ -141,7 +141,7 @@ class OracleWorldModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "oracle-world-model"
 
-    def bind_tools(  # type: ignore[override]
+    def bind_tools(
         self, tools: Any, *, tool_choice: Any = None, **kwargs: Any
     ) -> Runnable[LanguageModelInput, AIMessage]:
         formatted = [convert_to_openai_tool(t) for t in tools]
@@ -293,10 +293,8 @@ async def play_react(model: BaseChatModel, episode: TextWorldEpisode) -> Episode
 def action_schema(valid: list[str]) -> type[Any]:
     """A one-field schema whose ``action`` may take only the ``valid`` actions."""
     choice = Literal[tuple(valid)]  # type: ignore[valid-type]
-    return create_model(
-        "GameAction",
-        action=(choice, Field(description="Exactly one of the valid actions.")),
-    )
+    described = (choice, Field(description="Exactly one of the valid actions."))
+    return create_model("GameAction", action=described)  # type: ignore[arg-type]
 
 
 async def play_zero_shot(model: BaseChatModel, episode: TextWorldEpisode) -> Episode:

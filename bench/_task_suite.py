@@ -140,7 +140,7 @@ def _dates() -> list[Task]:
     ]  # fmt: skip
 
 
-SHOP = {
+SHOP: dict[str, list[dict[str, Any]]] = {
     "items": [
         {"name": "apple", "price": 1.2, "qty": 10},
         {"name": "bread", "price": 2.5, "qty": 2},

@@ -129,9 +129,9 @@ class Workbench:
         from maximus.memory.longterm.store import MemoryStore
         from maximus.memory.longterm.vault import VaultCipher, generate_key
 
-        path = self.root / "memory" / task.id
-        shutil.rmtree(path, ignore_errors=True)
-        backend = QdrantEdgeBackend(path, embedding_dimension(self.embeddings))
+        where = self.root / "memory" / task.id
+        shutil.rmtree(where, ignore_errors=True)
+        backend = QdrantEdgeBackend(where, embedding_dimension(self.embeddings))
         return MemoryStore(backend, self.embeddings, cipher=VaultCipher([generate_key()]))
 
     def tools(self, task: Task) -> list[BaseTool]:
