@@ -110,7 +110,8 @@ def variant_options(variant: str) -> dict[str, Any]:
         return {"simulate": False}
     raise UnsupportedVariant(
         f"variant {variant!r} needs RunOptions(simulation=..., simulate_when=...) "
-        "(issue 14's agent loop), which this checkout's agent does not have yet"
+        "(issue 14's agent loop), which this checkout's agent does not have yet; until it "
+        "lands, pick others with --variants (off, full, oracle, react, zero_shot, random)"
     )
 
 
