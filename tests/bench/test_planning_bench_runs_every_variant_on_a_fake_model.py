@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 
 from bench import planning
-from bench._players import VARIANTS, action_schema, supported
+from bench._models import UsageMeter
+from bench._players import VARIANTS, OracleWorldModel, action_schema, supported
 from bench._results import wilson
+from maximus.nodes.schemas import Predictions
 
 ACTIONS = ["look around", "take coin", "take key"]
 
@@ -102,3 +104,16 @@ def test_wilson_interval() -> None:
     low, high = wilson(5, 10)
     assert round(low, 3) == 0.237 and round(high, 3) == 0.763
     assert wilson(10, 10)[1] == 1.0 and round(wilson(10, 10)[0], 3) == 0.722
+
+
+def test_the_oracle_predicts_from_the_environment_and_is_not_a_model_call() -> None:
+    class Episode:
+        def predict(self, env: Any, action: str) -> str:
+            return f"after {action}"
+
+    oracle = OracleWorldModel(episode=Episode(), env=None)
+    meter = UsageMeter(ignore=frozenset({"OracleWorldModel"}))
+    prompt = 'Candidates: [{"id": 0, "tool": "act", "args": {"action": "take coin"}}]'
+    predicted = oracle.with_structured_output(Predictions).invoke(prompt, {"callbacks": [meter]})
+    assert predicted.predictions[0].next_state == "after take coin"
+    assert oracle.calls == 1 and meter.usage.model_calls == 0
