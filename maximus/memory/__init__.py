@@ -10,8 +10,9 @@ others (the vector engines, the embedder).
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from maximus._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "Hit": "maximus.memory.longterm.base",
@@ -125,17 +126,7 @@ if TYPE_CHECKING:
     from maximus.memory.longterm.vault import VaultCipher, generate_key
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = [

@@ -13,9 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import maximus
 
-MODULES = sorted(
-    info.name for info in pkgutil.walk_packages(maximus.__path__, prefix="maximus.")
-)
+MODULES = sorted(info.name for info in pkgutil.walk_packages(maximus.__path__, prefix="maximus."))
 
 
 def _import_alone(module: str) -> tuple[str, int, str]:

@@ -124,7 +124,7 @@ def status(
             f"up {uptime:.0f}s, model {info.model_path}"
         )
     elif crash is not None:
-        out.print(f"crashed: {escape(crash.message(server.log_file))}", soft_wrap=True)
+        out.print(escape(crash.message(server.log_file)), soft_wrap=True)
     else:
         out.print(
             f"not running (model {'assembled' if report['model_assembled'] else 'not assembled'}"

@@ -54,10 +54,27 @@ if [ "${1:-}" = "--force" ]; then
 fi
 if ! ls "$dir"/llama_cpp_python-*.whl >/dev/null 2>&1; then
   echo "Building llama-cpp-python $VERSION ($MAXIMUS_LLAMA_BUILD) once; on 2 cores this takes minutes."
-  mkdir -p "$dir.tmp"
-  CMAKE_ARGS="$FLAGS" CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} \
-    "$PYTHON" -m pip wheel --quiet --no-deps --no-cache-dir --no-binary llama-cpp-python \
-    -w "$dir.tmp" "llama-cpp-python==$VERSION"
+  rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+  # The flags go in twice: as CMAKE_ARGS, and as scikit-build-core's own setting.
+  CMAKE_ARGS="$FLAGS" SKBUILD_CMAKE_ARGS="${FLAGS// /;}" \
+    CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} \
+    "$PYTHON" -m pip wheel -v --no-deps --no-cache-dir --no-binary llama-cpp-python \
+    -w "$dir.tmp" "llama-cpp-python==$VERSION" >"$dir.tmp/build.log" 2>&1 \
+    || { tail -n 30 "$dir.tmp/build.log" >&2; echo "build failed: $dir.tmp/build.log" >&2; exit 1; }
+  grep -E "Adding CPU backend variant" "$dir.tmp/build.log" || true
+  if [ "$MAXIMUS_LLAMA_BUILD" != native ]; then
+    # Refuse a wheel that would fault elsewhere: no AMX tile or AVX-512 code in the CPU backend.
+    check=$(mktemp -d)
+    (cd "$check" && "$PYTHON" -m zipfile -e "$dir.tmp"/llama_cpp_python-*.whl .)
+    if objdump -d "$check"/llama_cpp/lib/libggml-cpu.so* 2>/dev/null \
+      | grep -q -E "ldtilecfg|%zmm[0-9]"; then
+      rm -rf "$check"
+      echo "the build has AMX or AVX-512 code although $MAXIMUS_LLAMA_BUILD was asked for;" \
+        "see $dir.tmp/build.log" >&2
+      exit 1
+    fi
+    rm -rf "$check"
+  fi
   rm -rf "$dir" && mv "$dir.tmp" "$dir"
 fi
 "$PYTHON" -m pip install --quiet --force-reinstall --no-deps "$dir"/llama_cpp_python-*.whl

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import fcntl
 import json
 import os
@@ -50,6 +51,8 @@ class ServerInfo:
     n_gpu_layers: int | None
     supervisor_pid: int | None = None
     """The process that watches the server and records how it ended."""
+    ready_check_s: float | None = None
+    """Seconds the first real request took (answered before the server was reported ready)."""
 
     @property
     def url(self) -> str:
@@ -94,7 +97,9 @@ class CrashReport:
 
     def message(self, log_file: Path) -> str:
         """One line for the user: what died, how, the last log lines, and the fix."""
-        tail = " | ".join(line.strip() for line in self.log_tail[-3:] if line.strip())
+        lines = [line.strip() for line in self.log_tail if line.strip()]
+        fatal = [line for line in lines if line.startswith("Fatal Python error")]
+        tail = " | ".join(dict.fromkeys(fatal[-1:] + lines[-2:]))
         return (
             f"the local model server (pid {self.pid}) crashed: {self.how}. "
             f"Last log lines: {tail or '(empty)'} [{log_file}]. Fix: {self.fix}"
@@ -337,8 +342,10 @@ class LocalModelServer:
         )
         if on_event is not None:
             on_event("checking the local model with a first real request")
+        checked = time.monotonic()
         try:
             first_request(info.url, timeout=max(30.0, deadline - time.monotonic()))
+            info = dataclasses.replace(info, ready_check_s=round(time.monotonic() - checked, 3))
         except httpx.HTTPError as exc:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=10)  # the supervisor records a crash, then exits
