@@ -8,28 +8,35 @@ import sys
 import uuid
 from enum import IntEnum
 from importlib import import_module
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, get_args
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
-from typer.core import TyperGroup
 
+from maximus._help import HelpCommand, HelpGroup, use_help_classes
 from maximus.config import ThinkingMode, get_settings
-from maximus.errors import ConfigError, InvalidInputError, MaximusError, ModelServerError
+from maximus.errors import (
+    ConfigError,
+    InvalidInputError,
+    MaximusError,
+    ModelServerError,
+    ThreadNotFoundError,
+)
 
 if TYPE_CHECKING:
     from langchain_core.runnables import RunnableConfig
 
 
 class ExitCode(IntEnum):
-    """What ``maximus`` exits with."""
+    """What ``maximus`` exits with (the README's "Command line" section lists them)."""
 
     OK = 0
     FAILED = 1
     USAGE = 2
+    """Bad input: an empty goal, an unknown thread, ``resume`` without a decision."""
     CONFIG = 3
     EXHAUSTED = 4
     AWAITING_APPROVAL = 5
@@ -50,7 +57,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 ``maximus serve`` starts without loading the agent, the plugins or the memory engines."""
 
 
-class _LazyGroup(TyperGroup):
+class _LazyGroup(HelpGroup):
     def list_commands(self, ctx: Any) -> list[str]:
         return sorted({*super().list_commands(ctx), *SUBCOMMANDS})
 
@@ -58,7 +65,7 @@ class _LazyGroup(TyperGroup):
         if cmd_name not in SUBCOMMANDS:
             return super().get_command(ctx, cmd_name)
         module, attr = SUBCOMMANDS[cmd_name]
-        command = typer.main.get_command(getattr(import_module(module), attr))
+        command = typer.main.get_command(use_help_classes(getattr(import_module(module), attr)))
         command.name = cmd_name
         return command
 
@@ -72,11 +79,19 @@ out = Console()
 err = Console(stderr=True)
 
 
-@app.command()
+_MODES = ", ".join(get_args(ThinkingMode))
+
+
+@app.command(cls=HelpCommand)
 def run(
     goal: Annotated[str, typer.Argument(help="What the agent should achieve.")],
-    thread: Annotated[str | None, typer.Option("--thread", help="Continue this session.")] = None,
-    mode: Annotated[ThinkingMode | None, typer.Option(help="Thinking mode.")] = None,
+    thread: Annotated[
+        str | None, typer.Option("--thread", metavar="ID", help="Continue this session.")
+    ] = None,
+    mode: Annotated[
+        ThinkingMode | None,
+        typer.Option(metavar="MODE", help=f"Thinking mode: {_MODES} (default: settings)."),
+    ] = None,
     simulate: Annotated[
         bool, typer.Option("--simulate/--no-simulate", help="World-model simulation.")
     ] = True,
@@ -85,26 +100,43 @@ def run(
     ] = False,
 ) -> None:
     """Run GOAL, streaming the plan, candidates and scores, tool calls and reflections."""
+    if not goal.strip():
+        # Before anything starts: an empty goal must not wake the local model server.
+        empty = 'the goal is empty; say what to achieve, e.g. maximus run "What is 17*23?"'
+        raise typer.Exit(_report(InvalidInputError(empty)))
     raise typer.Exit(_main({"goal": goal}, thread, mode, simulate, as_json))
 
 
-@app.command()
+@app.command(cls=HelpCommand)
 def resume(
     thread: Annotated[str, typer.Argument(help="The session waiting for approval.")],
-    approve: Annotated[bool, typer.Option("--approve/--reject", help="The decision.")] = True,
-    note: Annotated[str, typer.Option(help="Why (kept in the approval record).")] = "",
+    approve: Annotated[
+        bool | None,
+        typer.Option(
+            "--approve/--reject",
+            show_default=False,
+            help="Run the pending action, or refuse it (one of the two is required).",
+        ),
+    ] = None,
+    note: Annotated[
+        str, typer.Option(metavar="TEXT", help="Why (kept in the approval record).")
+    ] = "",
     as_json: Annotated[
         bool, typer.Option("--json", help="JSON lines instead of a live view.")
     ] = False,
 ) -> None:
-    """Answer a pending approval request and continue the run."""
+    """Answer THREAD's pending approval request with --approve or --reject, and continue."""
     from langgraph.types import Command
 
+    if approve is None:
+        # A bare resume once approved: a risky action must never pass without a decision.
+        missing = f"say --approve or --reject: maximus resume {thread} --approve|--reject"
+        raise typer.Exit(_report(InvalidInputError(missing)))
     decision: Command[Any] = Command(resume={"approved": approve, "note": note})
     raise typer.Exit(_main(decision, thread, None, None, as_json))
 
 
-@app.command()
+@app.command(cls=HelpCommand)
 def graph() -> None:
     """Print the agent graph as a Mermaid diagram."""
     from maximus.graphs.agent import create_agent
@@ -112,7 +144,7 @@ def graph() -> None:
     typer.echo(create_agent().get_graph().draw_mermaid())
 
 
-@app.command()
+@app.command(cls=HelpCommand)
 def version() -> None:
     """Print the version."""
     from maximus import __version__
@@ -126,18 +158,21 @@ def _main(payload: Any, thread: str | None, mode: Any, simulate: bool | None, as
     except KeyboardInterrupt:
         err.print("[yellow]interrupted; the session is saved at its last checkpoint[/]")
         return ExitCode.INTERRUPTED
-    except ConfigError as exc:
-        err.print(f"[bold red]ConfigError:[/] {escape(exc.message)}")
-        return ExitCode.CONFIG
-    except InvalidInputError as exc:
-        err.print(f"[bold red]InvalidInputError:[/] {escape(exc.message)}")
-        return ExitCode.USAGE
-    except ModelServerError as exc:
-        err.print(f"[bold red]ModelServerError:[/] {escape(exc.message)}", soft_wrap=True)
-        return ExitCode.MODEL_UNAVAILABLE
     except MaximusError as exc:
-        err.print(f"[bold red]{type(exc).__name__}:[/] {escape(exc.message)}")
-        return ExitCode.FAILED
+        return _report(exc)
+
+
+def _report(exc: MaximusError) -> ExitCode:
+    """Print ``exc`` as one line on standard error; the exit code it stands for."""
+    soft = isinstance(exc, ModelServerError)  # its fix is a command: keep it on one line
+    err.print(f"[bold red]{type(exc).__name__}:[/] {escape(exc.message)}", soft_wrap=soft)
+    if isinstance(exc, ConfigError):
+        return ExitCode.CONFIG
+    if isinstance(exc, InvalidInputError | ThreadNotFoundError):
+        return ExitCode.USAGE
+    if isinstance(exc, ModelServerError):
+        return ExitCode.MODEL_UNAVAILABLE
+    return ExitCode.FAILED
 
 
 async def _run(
@@ -153,25 +188,30 @@ async def _run(
     thread_id = thread or uuid.uuid4().hex
     config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
     context = RunOptions(mode=mode, simulate=simulate)
-    _install_llm_cache(settings)
-    _start_local_model(settings)
-    memory, writer = _open_memory(settings)
-    async with (
-        open_checkpointer(settings) as saver,
-        open_lesson_sink(settings, writer) as sink,
-        get_plugin_manager(settings) as plugins,
-    ):
-        agent = create_agent(
-            settings=settings, checkpointer=saver, lesson_sink=sink, plugins=plugins, memory=memory
-        )
-        if not isinstance(payload, dict) and not (await agent.aget_state(config)).next:
-            raise InvalidInputError(f"thread {thread_id!r} has no run waiting for approval")
-        if not as_json:
-            out.print(f"[dim]thread {thread_id}[/]")
-        paused = await _stream(agent, payload, config, context, thread_id, as_json)
-        if paused:
-            return ExitCode.AWAITING_APPROVAL
-        state = (await agent.aget_state(config)).values
+    async with open_checkpointer(settings) as saver:
+        if not isinstance(payload, dict):
+            # Checked in the saved session, before any model is started or contacted.
+            await _check_waiting(saver, config, thread_id)
+        _install_llm_cache(settings)
+        _start_local_model(settings)
+        memory, writer = _open_memory(settings)
+        async with (
+            open_lesson_sink(settings, writer) as sink,
+            get_plugin_manager(settings) as plugins,
+        ):
+            agent = create_agent(
+                settings=settings,
+                checkpointer=saver,
+                lesson_sink=sink,
+                plugins=plugins,
+                memory=memory,
+            )
+            if not as_json:
+                out.print(f"[dim]thread {thread_id}[/]")
+            paused = await _stream(agent, payload, config, context, thread_id, as_json)
+            if paused:
+                return ExitCode.AWAITING_APPROVAL
+            state = (await agent.aget_state(config)).values
     status = state.get("status", "failed")
     summary = {
         "thread_id": thread_id,
@@ -188,6 +228,26 @@ async def _run(
         out.print(Panel(str(summary["final_answer"]), title=f"[{colour}]{status}[/]"))
         out.print(f"[dim]{summary['counters']}  ·  continue with --thread {thread_id}[/]")
     return _STATUS_EXIT.get(status, ExitCode.FAILED)
+
+
+_INTERRUPT = "__interrupt__"
+"""The channel under which LangGraph saves a pending interrupt as a write of the checkpoint."""
+
+
+async def _check_waiting(saver: Any, config: RunnableConfig, thread_id: str) -> None:
+    """Raise unless ``thread_id``'s last checkpoint waits for an approval.
+
+    Raises:
+        ThreadNotFoundError: no session was saved under ``thread_id``.
+        InvalidInputError: the session waits for nothing.
+    """
+    saved = await saver.aget_tuple(config)
+    if saved is None:
+        raise ThreadNotFoundError(
+            f"no such thread {thread_id!r}: no session was saved under that id"
+        )
+    if not any(channel == _INTERRUPT for _task, channel, _value in saved.pending_writes or ()):
+        raise InvalidInputError(f"thread {thread_id!r} has no run waiting for approval")
 
 
 def _open_memory(settings: Any) -> tuple[Any, Any]:
@@ -360,7 +420,7 @@ def _jsonable(update: dict[str, Any]) -> dict[str, Any]:
 def main() -> None:
     """Entry point of the ``maximus`` script."""
     try:
-        app()
+        app(prog_name="maximus")
     except ConfigError as exc:  # bad settings read outside a run
         err.print(f"[bold red]ConfigError:[/] {escape(exc.message)}")
         raise SystemExit(ExitCode.CONFIG) from None

@@ -19,6 +19,13 @@ fi
 # Tests marked local_model add a few minutes; the model lives in the test session's tmp dir.
 PYTHON=.venv/bin/python bash maximus/models/local/install_llama.sh
 .venv/bin/python -m pip install --quiet -e '.[dev,memory-torch,local,planning]'
+# Web UI (issue 16): the browser tests drive Debian's headless chromium through its
+# chromium-driver; nothing is downloaded at test time.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  SUDO=$([ "$(id -u)" -eq 0 ] && echo "" || echo sudo)
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver
+fi
 .venv/bin/ruff check maximus tests bench scripts examples
 .venv/bin/ruff format --check maximus tests bench scripts examples
 .venv/bin/mypy

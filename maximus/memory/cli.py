@@ -1,8 +1,9 @@
 """``maximus memory``: add, search, list, export, import, sweep, migrate, verify, vault keys.
 
 Every command opens the store the settings name (``MAXIMUS_MEMORY__*``); ``--backend``,
-``--path`` and ``--url`` override them. Exit codes: 0 ok, 1 failed (or differences found by
-``verify``), 2 bad input, 3 configuration.
+``--path`` and ``--url`` override them. ``search`` and ``list`` take the memory type the same
+way, as ``--type`` (repeatable), and say so when they find nothing. Exit codes: 0 ok, 1 failed
+(or differences found by ``verify``), 2 bad input, 3 configuration.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
 from maximus.errors import ConfigError, InvalidInputError, MaximusError
+from maximus.memory.longterm.records import MEMORY_TYPES
 
 memory_app = typer.Typer(
     help="Long-term memory: add, search, list, export/import, migrate and verify.",
@@ -29,16 +32,33 @@ _out = Console()
 _err = Console(stderr=True)
 
 Backend = Annotated[
-    str | None, typer.Option("--backend", help="qdrant-edge, qdrant or chroma (default: settings).")
+    str | None,
+    typer.Option(
+        "--backend", metavar="NAME", help="qdrant-edge, qdrant or chroma (default: settings)."
+    ),
 ]
-PathOpt = Annotated[Path | None, typer.Option("--path", help="Embedded store directory.")]
-UrlOpt = Annotated[str | None, typer.Option("--url", help="Server URL (qdrant, chroma).")]
-UserOpt = Annotated[str | None, typer.Option("--user", help="User id (default: settings).")]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+PathOpt = Annotated[
+    Path | None, typer.Option("--path", metavar="DIR", help="Embedded store directory.")
+]
+UrlOpt = Annotated[
+    str | None, typer.Option("--url", metavar="URL", help="Server URL (qdrant, chroma).")
+]
+UserOpt = Annotated[
+    str | None, typer.Option("--user", metavar="ID", help="User id (default: settings).")
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON lines.")]
+TypeOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--type",
+        metavar="TYPE",
+        help=f"Memory type, repeatable: {', '.join(MEMORY_TYPES)} (default: all of them).",
+    ),
+]
 
 
 def _fail(exc: MaximusError) -> typer.Exit:
-    _err.print(f"[bold red]{type(exc).__name__}:[/] {exc.message}")
+    _err.print(f"[bold red]{type(exc).__name__}:[/] {escape(exc.message)}")
     if isinstance(exc, ConfigError):
         return typer.Exit(3)
     return typer.Exit(2 if isinstance(exc, InvalidInputError) else 1)
@@ -82,12 +102,15 @@ def _store(backend: str | None, path: Path | None, url: str | None) -> Iterator[
 
 @memory_app.command("add")
 def add(
-    data: Annotated[str, typer.Argument(help="A JSON record (with kind), or - for JSON lines.")],
+    data: Annotated[
+        str,
+        typer.Argument(help="A JSON record (with its kind), or - for JSON lines on stdin."),
+    ],
     backend: Backend = None,
     path: PathOpt = None,
     url: UrlOpt = None,
 ) -> None:
-    """Add records: one JSON object, or JSON lines on standard input with ``-``."""
+    """Add records: one JSON object, or JSON lines on standard input when DATA is -."""
     lines = sys.stdin.read().splitlines() if data == "-" else [data]
     try:
         rows = [json.loads(line) for line in lines if line.strip()]
@@ -107,12 +130,16 @@ def add(
 
 @memory_app.command("search")
 def search(
-    query: str,
-    type_: Annotated[list[str] | None, typer.Option("--type", help="Memory type(s).")] = None,
-    k: Annotated[int, typer.Option("-k", help="Results.")] = 5,
+    query: Annotated[str, typer.Argument(help="What to look for, in plain words.")],
+    type_: TypeOpt = None,
+    k: Annotated[int, typer.Option("-k", metavar="N", help="How many results.")] = 5,
     user: UserOpt = None,
-    since: Annotated[str | None, typer.Option(help="ISO time: events at or after.")] = None,
-    before: Annotated[str | None, typer.Option(help="ISO time: events before.")] = None,
+    since: Annotated[
+        str | None, typer.Option(metavar="TIME", help="ISO time: events at or after it.")
+    ] = None,
+    before: Annotated[
+        str | None, typer.Option(metavar="TIME", help="ISO time: events before it.")
+    ] = None,
     as_json: JsonFlag = False,
     backend: Backend = None,
     path: PathOpt = None,
@@ -123,6 +150,9 @@ def search(
 
     with _store(backend, path, url) as store:
         results = store.search(query, types=type_, k=k, user_id=user, since=since, before=before)
+    if not results:
+        _nothing(f"no {_described(type_)} match {query!r}", user, as_json)
+        return
     if as_json:
         for r in results:
             row = {"score": r.score, **r.record.model_dump(mode="json")}
@@ -136,33 +166,60 @@ def search(
 
 @memory_app.command("list")
 def list_(
-    type_: Annotated[str, typer.Argument(help="Memory type.")],
-    limit: int = 50,
+    type_: TypeOpt = None,
+    limit: Annotated[int, typer.Option(metavar="N", help="Most records of each type.")] = 50,
     user: UserOpt = None,
     as_json: JsonFlag = False,
     backend: Backend = None,
     path: PathOpt = None,
     url: UrlOpt = None,
 ) -> None:
-    """List live records of one type."""
+    """List live records (vault entries redacted), of every type unless --type says which."""
     from maximus.tools.memory import render
 
     with _store(backend, path, url) as store:
-        page = store.list(type_, user_id=user, limit=limit)
-    for record in page.records:
+        records = [
+            record
+            for kind in type_ or MEMORY_TYPES
+            for record in store.list(kind, user_id=user, limit=limit).records
+        ]
+    if not records:
+        _nothing(f"no {_described(type_)}", user, as_json)
+        return
+    for record in records:
         typer.echo(json.dumps(record.model_dump(mode="json")) if as_json else render(record))
+
+
+def _described(types: list[str] | None) -> str:
+    """``semantic memories``, ``core or vault memories``, or ``memories`` (every type)."""
+    if not types:
+        return "memories"
+    named = list(dict.fromkeys(types))
+    head = ", ".join(named[:-1])
+    return f"{head + ' or ' if head else ''}{named[-1]} memories"
+
+
+def _nothing(message: str, user: str | None, as_json: bool) -> None:
+    """Say that nothing was found: on stdout, or on stderr so JSON lines stay empty."""
+    message += f" for user {user!r}" if user else ""
+    if as_json:
+        _err.print(message, markup=False, highlight=False)
+    else:
+        _out.print(message, markup=False, highlight=False)
 
 
 @memory_app.command("export")
 def export(
-    out: Annotated[Path, typer.Argument(help="JSON-lines file to write (- for stdout).")],
+    out: Annotated[
+        Path, typer.Argument(metavar="FILE", help="JSON-lines file to write (- for stdout).")
+    ],
     backend: Backend = None,
     path: PathOpt = None,
     url: UrlOpt = None,
 ) -> None:
     """Export every record with its vector (vault secrets stay encrypted)."""
     with _store(backend, path, url) as store:
-        handle = sys.stdout if str(out) == "-" else out.open("w")
+        handle = sys.stdout if str(out) == "-" else _open(out, "w")
         count = 0
         try:
             with Progress(console=_err, transient=True) as bar:
@@ -179,22 +236,35 @@ def export(
 
 @memory_app.command("import")
 def import_(
-    src: Annotated[Path, typer.Argument(help="A JSON-lines file made by export.")],
+    src: Annotated[Path, typer.Argument(metavar="FILE", help="A JSON-lines file made by export.")],
     backend: Backend = None,
     path: PathOpt = None,
     url: UrlOpt = None,
 ) -> None:
     """Import an export (no re-embedding)."""
     with _store(backend, path, url) as store:
-        with src.open() as handle, Progress(console=_err, transient=True) as bar:
+        with _open(src, "r") as handle, Progress(console=_err, transient=True) as bar:
             task = bar.add_task("importing", total=None)
             count = 0
-            for line in handle:
+            for number, line in enumerate(handle, 1):
                 if line.strip():
-                    count += store.import_([json.loads(line)])
+                    try:
+                        row = json.loads(line)
+                    except json.JSONDecodeError as exc:
+                        raise InvalidInputError(f"{src} line {number} is not JSON: {exc}") from None
+                    count += store.import_([row])
                     bar.advance(task)
         store.flush()
     _out.print(f"imported {count} records")
+
+
+def _open(file: Path, mode: str) -> Any:
+    """``file`` opened as text, or an :class:`InvalidInputError` that says why it cannot be."""
+    try:
+        return file.open(mode)
+    except OSError as exc:
+        action = "read" if mode == "r" else "write"
+        raise InvalidInputError(f"cannot {action} {file}: {exc.strerror or exc}") from None
 
 
 @memory_app.command("sweep")
@@ -239,16 +309,40 @@ def _backends(
         raise _fail(exc) from None
 
 
+FromOpt = Annotated[
+    str, typer.Option("--from", metavar="BACKEND", help="Source: qdrant-edge, qdrant or chroma.")
+]
+ToOpt = Annotated[
+    str,
+    typer.Option(
+        "--to",
+        metavar="BACKEND",
+        help="Target: qdrant-edge, qdrant or chroma (qdrant without --to-url is qdrant-edge).",
+    ),
+]
+FromPathOpt = Annotated[
+    Path | None, typer.Option(metavar="DIR", help="Source store directory (embedded engines).")
+]
+FromUrlOpt = Annotated[str | None, typer.Option(metavar="URL", help="Source server URL.")]
+ToPathOpt = Annotated[
+    Path | None, typer.Option(metavar="DIR", help="Target store directory (embedded engines).")
+]
+ToUrlOpt = Annotated[str | None, typer.Option(metavar="URL", help="Target server URL.")]
+
+
 @memory_app.command("migrate")
 def migrate_cmd(
-    from_: Annotated[str, typer.Option("--from", help="Source backend.")],
-    to: Annotated[str, typer.Option("--to", help="Target backend (qdrant = qdrant-edge).")],
-    from_path: Annotated[Path | None, typer.Option()] = None,
-    from_url: Annotated[str | None, typer.Option()] = None,
-    to_path: Annotated[Path | None, typer.Option()] = None,
-    to_url: Annotated[str | None, typer.Option()] = None,
-    batch: int = 256,
-    state_file: Annotated[Path | None, typer.Option(help="Resume state file.")] = None,
+    from_: FromOpt,
+    to: ToOpt,
+    from_path: FromPathOpt = None,
+    from_url: FromUrlOpt = None,
+    to_path: ToPathOpt = None,
+    to_url: ToUrlOpt = None,
+    batch: Annotated[int, typer.Option(metavar="N", help="Records copied per batch.")] = 256,
+    state_file: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="Where progress is kept, to resume (default: data dir)."),
+    ] = None,
 ) -> None:
     """Copy memory between backends in batches; run again to resume after an interruption."""
     from maximus.config import get_settings
@@ -283,12 +377,12 @@ def migrate_cmd(
 
 @memory_app.command("verify")
 def verify_cmd(
-    from_: Annotated[str, typer.Option("--from", help="Source backend.")],
-    to: Annotated[str, typer.Option("--to", help="Target backend.")],
-    from_path: Annotated[Path | None, typer.Option()] = None,
-    from_url: Annotated[str | None, typer.Option()] = None,
-    to_path: Annotated[Path | None, typer.Option()] = None,
-    to_url: Annotated[str | None, typer.Option()] = None,
+    from_: FromOpt,
+    to: ToOpt,
+    from_path: FromPathOpt = None,
+    from_url: FromUrlOpt = None,
+    to_path: ToPathOpt = None,
+    to_url: ToUrlOpt = None,
 ) -> None:
     """Compare two backends (counts, ids, checksums); exit 1 on any difference."""
     from maximus.memory.longterm.migration import verify

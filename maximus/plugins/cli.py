@@ -30,6 +30,7 @@ USAGE = 2
 FAILED = 1
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+NameArg = Annotated[str, typer.Argument(help="The plugin's name.")]
 
 
 def _manager() -> PluginManager:
@@ -79,9 +80,7 @@ def list_plugins(as_json: JsonFlag = False) -> None:
 
 
 @plugins_app.command()
-def info(
-    name: Annotated[str, typer.Argument(help="The plugin.")], as_json: JsonFlag = False
-) -> None:
+def info(name: NameArg, as_json: JsonFlag = False) -> None:
     """Show one plugin: manifest, permissions, limits, tools, state and error."""
     with _manager() as manager:
         try:
@@ -112,7 +111,7 @@ def info(
 
 
 @plugins_app.command()
-def enable(name: Annotated[str, typer.Argument(help="The plugin.")]) -> None:
+def enable(name: NameArg) -> None:
     """Enable a plugin (saved: later runs load it)."""
     with _manager() as manager:
         try:
@@ -124,7 +123,7 @@ def enable(name: Annotated[str, typer.Argument(help="The plugin.")]) -> None:
 
 
 @plugins_app.command()
-def disable(name: Annotated[str, typer.Argument(help="The plugin.")]) -> None:
+def disable(name: NameArg) -> None:
     """Disable a plugin (saved: later runs do not load it)."""
     with _manager() as manager:
         try:
@@ -138,12 +137,18 @@ def disable(name: Annotated[str, typer.Argument(help="The plugin.")]) -> None:
 def new(
     name: Annotated[str, typer.Argument(help="The new plugin's name (lower_snake_case).")],
     directory: Annotated[
-        Path, typer.Option("--dir", help="Where to create it (a plugin directory).")
+        Path,
+        typer.Option("--dir", metavar="DIR", help="Where to create it (a plugin directory)."),
     ] = Path("plugins"),
     plugin_type: Annotated[
-        PluginType, typer.Option("--type", help="What kind of plugin.")
+        PluginType,
+        typer.Option(
+            "--type",
+            metavar="TYPE",
+            help=f"What kind of plugin: {', '.join(t.value for t in PluginType)}.",
+        ),
     ] = PluginType.PROCESSING,
-    description: Annotated[str, typer.Option(help="One line about it.")] = "",
+    description: Annotated[str, typer.Option(metavar="TEXT", help="One line about it.")] = "",
 ) -> None:
     """Scaffold a plugin: plugin.yaml, plugin.py with one tool, and a test."""
     from maximus.plugins._scaffold import scaffold

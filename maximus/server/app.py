@@ -26,7 +26,7 @@ from maximus.server.graphs import GraphDeps, GraphFactory, GraphRegistry
 from maximus.server.lazy import LazyMemory, LazyPlugins
 from maximus.server.metrics import Metrics
 from maximus.server.observability import RequestMiddleware, configure_logging, make_tracer
-from maximus.server.routes import assistants, memory, ops, plugins, runs, threads
+from maximus.server.routes import assistants, memory, ops, plugins, runs, threads, ui
 from maximus.server.schemas import ErrorBody
 from maximus.server.threads import Threads
 
@@ -170,6 +170,7 @@ def create_app(
     from fastapi import Depends
 
     app.include_router(ops.router)
+    app.include_router(ui.router)
     for router in RESOURCE_ROUTERS:
         app.include_router(router, dependencies=[Depends(get_principal)], responses=ERROR_RESPONSES)
     if server.cors_origins:

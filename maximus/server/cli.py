@@ -7,15 +7,22 @@ from typing import Annotated
 
 import typer
 
-serve_app = typer.Typer(help="Serve the HTTP API (LangGraph-SDK-compatible).")
+serve_app = typer.Typer(
+    help="Serve the HTTP API (LangGraph-SDK-compatible).",
+    subcommand_metavar="[COMMAND [ARGS]...]",
+)
 
 
 @serve_app.callback(invoke_without_command=True)
 def serve(
     ctx: typer.Context,
-    host: Annotated[str | None, typer.Option(help="Bind address (default from settings).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default from settings).")] = None,
-    workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
+    host: Annotated[
+        str | None, typer.Option(metavar="ADDRESS", help="Bind address (default: settings).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(metavar="PORT", help="Port (default: settings).")
+    ] = None,
+    workers: Annotated[int, typer.Option(metavar="N", help="uvicorn worker processes.")] = 1,
 ) -> None:
     """Run the server until SIGTERM or Ctrl-C (in-flight runs get the grace period)."""
     if ctx.invoked_subcommand is not None:
@@ -47,7 +54,9 @@ def serve(
 
 
 @serve_app.command("hash-key")
-def hash_key_command(key: Annotated[str, typer.Argument(help="The API key to accept.")]) -> None:
+def hash_key_command(
+    key: Annotated[str, typer.Argument(help="The API key to accept.")],
+) -> None:
     """Print the SHA-256 digest to put in MAXIMUS_SERVER__API_KEYS for KEY."""
     from maximus.server.auth import hash_key
 

@@ -84,10 +84,10 @@ def test_approval_interrupts_then_resumes_in_a_new_process(
     assert len(gemini.requests) == calls_before + 1  # only the reflector: no re-simulation
 
 
-def test_resume_without_a_pending_approval_is_a_usage_error(gemini: GeminiServer) -> None:
-    proc = maximus("resume", "nothing-here", env=model_env(gemini))
+def test_resume_of_a_thread_never_run_is_a_usage_error(gemini: GeminiServer) -> None:
+    proc = maximus("resume", "nothing-here", "--approve", env=model_env(gemini))
     assert proc.returncode == 2
-    assert "no run waiting for approval" in proc.stderr
+    assert "no such thread 'nothing-here'" in proc.stderr
 
 
 def test_graph_and_version_commands() -> None:

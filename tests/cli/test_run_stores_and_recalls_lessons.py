@@ -25,12 +25,12 @@ def test_run_stores_lessons_and_recalls_them_next_time(gemini: GeminiServer) -> 
     env = model_env(gemini)
     first = maximus("run", "What is 17*23?", "--json", env=env)
     assert first.returncode == 0, first.stderr
-    listed = maximus("memory", "list", "procedural", "--json", env=env)
+    listed = maximus("memory", "list", "--type", "procedural", "--json", env=env)
     assert listed.returncode == 0, listed.stderr
     lessons = [json.loads(line) for line in listed.stdout.splitlines()]
     assert "use the calculator for arithmetic" in {r["description"] for r in lessons}
     assert all("lesson" in r["tags"] for r in lessons)
-    episodes = maximus("memory", "list", "episodic", "--json", env=env)
+    episodes = maximus("memory", "list", "--type", "episodic", "--json", env=env)
     assert any(json.loads(x)["event_type"] == "reflection" for x in episodes.stdout.splitlines())
     asked = len(gemini.requests)
     second = maximus("run", "What is 17*23?", "--json", env=env)

@@ -6,11 +6,21 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from tests.support.gemini_server import GeminiServer, agent_responder
 
 MAXIMUS = [sys.executable, "-m", "maximus.cli"]
+ROOT = Path(__file__).resolve().parents[2]
+"""The checkout under test: first on the command's path, so ``python -m maximus.cli`` runs its
+copy of ``maximus`` even where another checkout is installed in the environment (editable)."""
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """The environment the command runs in: this process's, with ``ROOT`` first on the path."""
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, "PYTHONPATH": path, "COLUMNS": "200", **extra}
 
 
 def maximus(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -19,7 +29,7 @@ def maximus(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "COLUMNS": "200", **(env or {})},
+        env=cli_env(**(env or {})),
         stdin=subprocess.DEVNULL,
     )
 

@@ -65,7 +65,7 @@ if ! ls "$dir"/llama_cpp_python-*.whl >/dev/null 2>&1; then
   if [ "$MAXIMUS_LLAMA_BUILD" != native ]; then
     # Refuse a wheel that would fault elsewhere: no AMX tile or AVX-512 code in the CPU backend.
     check=$(mktemp -d)
-    (cd "$check" && "$PYTHON" -m zipfile -e "$dir.tmp"/llama_cpp_python-*.whl .)
+    "$PYTHON" -m zipfile -e "$dir.tmp"/llama_cpp_python-*.whl "$check"
     if objdump -d "$check"/llama_cpp/lib/libggml-cpu.so* 2>/dev/null \
       | grep -q -E "ldtilecfg|%zmm[0-9]"; then
       rm -rf "$check"

@@ -97,7 +97,11 @@ class CrashReport:
 
     def message(self, log_file: Path) -> str:
         """One line for the user: what died, how, the last log lines, and the fix."""
-        lines = [line.strip() for line in self.log_tail if line.strip()]
+        lines = [
+            line.strip()
+            for line in self.log_tail
+            if line.strip() and not line.startswith("Extension modules:")
+        ]
         fatal = [line for line in lines if line.startswith("Fatal Python error")]
         tail = " | ".join(dict.fromkeys(fatal[-1:] + lines[-2:]))
         return (
@@ -199,10 +203,15 @@ class LocalModelServer:
 
     def failure(self) -> str:
         """Why the server does not answer, in one line: its crash, or that it is not running."""
+        info = self._read()
+        if info is not None and not _alive(info.pid):
+            # Its supervisor writes the crash record a moment after the server dies.
+            deadline = time.monotonic() + 5.0
+            while not self.exit_file.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
         crash = self.crash()
         if crash is not None:
             return crash.message(self.log_file)
-        info = self._read()
         if info is not None and _alive(info.pid):
             return (
                 f"the local model server (pid {info.pid}) is running but does not answer at "
@@ -238,6 +247,9 @@ class LocalModelServer:
             info = self.status()
             if info is not None:
                 return info
+            crash = self.crash()
+            if crash is not None and on_event is not None:
+                on_event(f"the last local model server {crash.how}; starting a new one")
             return self._start(progress, on_event)
 
     def stop(self, timeout: float = 15.0) -> bool:
@@ -514,7 +526,7 @@ def supervise(argv: list[str], state_file: str | None) -> int:
     returncode = child.wait()
     if returncode not in _CLEAN_EXITS:
         try:
-            tail = (folder / "server.log").read_text(errors="replace").splitlines()[-15:]
+            tail = (folder / "server.log").read_text(errors="replace").splitlines()[-80:]
         except OSError:
             tail = []
         record = {"pid": child.pid, "returncode": returncode, "at": time.time(), "log_tail": tail}

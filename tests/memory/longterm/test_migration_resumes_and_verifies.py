@@ -137,7 +137,9 @@ def test_cli_add_search_list_export_import_migrate_verify(tmp_path: Path) -> Non
         env=env,
     )
     assert found.exit_code == 0 and json.loads(found.output.splitlines()[0])["id"] == "rec-0007"
-    listed = runner.invoke(app, ["memory", "list", "vault", "--user", "u2", *chroma], env=env)
+    listed = runner.invoke(
+        app, ["memory", "list", "--type", "vault", "--user", "u2", *chroma], env=env
+    )
     assert "login 5" in listed.output and "pw-5" not in listed.output
     bad = runner.invoke(app, ["memory", "search", "x", "--type", "dream", *chroma], env=env)
     assert bad.exit_code == 2 and "unknown memory type" in bad.output

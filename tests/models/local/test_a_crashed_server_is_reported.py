@@ -44,6 +44,22 @@ def _env(data_dir: Path, model_file: Path) -> dict[str, str]:
     }
 
 
+def _cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _wait_until_busy(pid: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = _cpu_seconds(pid)
+        time.sleep(0.5)
+        if _cpu_seconds(pid) - before > 0.2:  # reading a prompt: most of a core or more
+            return
+    raise AssertionError(f"the model server (pid {pid}) never got the run's request")
+
+
 def test_a_run_whose_model_server_segfaults_ends_with_one_line_and_the_fix(
     model_file: Path, data_dir: Path
 ) -> None:
@@ -63,11 +79,12 @@ def test_a_run_whose_model_server_segfaults_ends_with_one_line_and_the_fix(
         text=True,
     )
     try:
-        # The run prints its thread id just before its first model call (the plan).
+        # The run prints its thread id just before its first model call (the plan); the call
+        # is in flight once the server burns CPU on it. Killed then, the run is mid-call.
         assert run.stdout is not None
         first = run.stdout.readline()
         assert first.startswith("thread "), first + (run.stderr.read() if run.stderr else "")
-        time.sleep(1.0)
+        _wait_until_busy(info.pid, timeout=120)
         os.kill(info.pid, signal.SIGSEGV)
         rest, err = run.communicate(timeout=180)
         out = first + rest
@@ -75,10 +92,12 @@ def test_a_run_whose_model_server_segfaults_ends_with_one_line_and_the_fix(
         if run.poll() is None:
             run.kill()
     assert run.returncode == 6, (out, err)
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
+    # Before the failure, stderr has the live progress lines (which model, where).
+    lines = [line for line in err.splitlines() if "Error" in line]
+    assert len(lines) == 1 and err.rstrip().endswith(lines[0]), err
     assert "Traceback" not in out + err
     line = lines[0]
+    assert "Fatal Python error: Segmentation fault" in line
     assert line.startswith("ModelServerError: the local model server")
     assert "crashed: killed by SIGSEGV" in line
     assert str(server.log_file) in line
