@@ -5,6 +5,9 @@ files written and read back in the workspace, and memory (remember in one run, r
 later run on a new thread). Each task names its category's tools (the same for every agent),
 its runs (one goal each; memory tasks have two), the *needles* its final answer must contain
 (numbers compared as numbers, text case-insensitively), and files that must exist afterwards.
+An answer that echoes the input quoted in the goal (the JSON document, the text; say, a tool
+call written out as text) is not credited for it: runs of 5 or more words or numbers
+copied from the input are removed before the needles are looked for.
 
 Expected values are computed here with Python (``datetime``, ``json``, the text plugin's own
 counting rules), never copied from a model. Each run also has a *gold* list of tool calls that
@@ -16,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -58,9 +61,14 @@ class Task:
     """Files put in the workspace before the first run."""
     files: dict[str, str] = field(default_factory=dict)
     """Files that must exist afterwards, and text each must contain."""
+    quoted: tuple[str, ...] = ()
+    """Input quoted in the goal, whose echo earns nothing."""
 
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+_TOKEN = re.compile(r"\d+(?:\.\d+)?|[^\W\d_]+")
+ECHO_SPAN = 5
+"""Words or numbers in a row, copied from the input, that count as an echo."""
 
 
 def numbers_in(text: str) -> list[float]:
@@ -68,15 +76,36 @@ def numbers_in(text: str) -> list[float]:
     return [float(n) for n in _NUMBER.findall(re.sub(r"(?<=\d),(?=\d{3}\b)", "", text))]
 
 
+def tokens(text: str) -> list[str]:
+    """Lower-case words and numbers (punctuation, quotes and escapes dropped)."""
+    return _TOKEN.findall(re.sub(r"(?<=\d),(?=\d{3}\b)", "", text).lower())
+
+
+def without_echo(answer: str, quoted: tuple[str, ...]) -> list[str]:
+    """The answer's tokens less every run of :data:`ECHO_SPAN` copied from ``quoted``."""
+    said = tokens(answer)
+    grams = {
+        tuple(source[i : i + ECHO_SPAN])
+        for source in map(tokens, quoted)
+        for i in range(len(source) - ECHO_SPAN + 1)
+    }
+    keep = [True] * len(said)
+    for i in range(len(said) - ECHO_SPAN + 1):
+        if tuple(said[i : i + ECHO_SPAN]) in grams:
+            keep[i : i + ECHO_SPAN] = [False] * ECHO_SPAN
+    return [t for t, k in zip(said, keep, strict=True) if k]
+
+
 def answer_ok(task: Task, answer: str) -> bool:
-    """Whether ``answer`` contains every needle of ``task``."""
-    found = numbers_in(answer)
-    lowered = answer.lower()
+    """Whether ``answer`` states every needle of ``task`` (outside any echo of its input)."""
+    said = without_echo(answer, task.quoted)
+    text = " ".join(said)
+    found = [float(t) for t in said if t[0].isdigit()]
     for needle in task.needles:
         if isinstance(needle, float | int):
             if not any(math.isclose(n, needle, rel_tol=1e-6, abs_tol=1e-6) for n in found):
                 return False
-        elif needle.lower() not in lowered:
+        elif " ".join(tokens(needle)) not in text:
             return False
     return True
 
@@ -161,6 +190,8 @@ def _json() -> list[Task]:
         return ("json_query", {"data": data, "path": path})
 
     return [
+        replace(task, quoted=(data,))
+        for task in [
         one("json_priciest", "json", f"Which item has the highest price in this JSON? {data}",
             (str(priciest),), query("$.items[?(@.price > 5)].name")),
         one("json_cheap", "json", f"Which items cost less than 3 in this JSON? {data}",
@@ -173,6 +204,7 @@ def _json() -> list[Task]:
             many, query("$.items[?(@.qty > 2)].name")),
         one("json_price", "json", f"What is the price of dates in this JSON? {data}", (4.8,),
             query("$.items[?(@.name == 'dates')].price")),
+        ]
     ]  # fmt: skip
 
 
@@ -188,6 +220,8 @@ def _text() -> list[Task]:
         return ("text_stats", {"text": text})
 
     return [
+        replace(task, quoted=(FOX, RIVERS))
+        for task in [
         one("text_words", "text", f'How many words are in this text: "{FOX}"',
             (float(fox["words"]),), stats(FOX)),
         one("text_sentences", "text", f'How many sentences are in this text: "{RIVERS}"',
@@ -199,6 +233,7 @@ def _text() -> list[Task]:
         one("text_chars", "text",
             f'How many characters, not counting spaces, does this text have: "{RIVERS}"',
             (float(rivers["characters_no_spaces"]),), stats(RIVERS)),
+        ]
     ]  # fmt: skip
 
 
@@ -275,4 +310,6 @@ __all__ = [
     "all_tasks",
     "answer_ok",
     "numbers_in",
+    "tokens",
+    "without_echo",
 ]

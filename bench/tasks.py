@@ -58,7 +58,7 @@ BUDGET_MINUTES = 140.0
 REACT_PROMPT = "Use the tools to work out the answer, then give the final answer."
 USER = "bench"
 CONFIG: dict[str, Any] = {
-    "version": 1,
+    "version": 2,
     "tasks": [t.id for t in all_tasks()],
     "tools": TOOLS,
     "task_seconds": TASK_SECONDS,

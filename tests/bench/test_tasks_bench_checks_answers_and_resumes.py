@@ -85,3 +85,12 @@ async def test_a_fake_run_logs_each_task_once_and_resumes(tmp_path: Path) -> Non
 
     assert await bench_tasks.main(argv) == headline
     assert len(log.read_text().splitlines()) == len(rows)
+
+
+def test_an_echo_of_the_input_earns_nothing() -> None:
+    (task,) = [t for t in all_tasks() if t.id == "json_qty"]
+    data = task.quoted[0]
+    as_text = '{"name": "json_query", "arguments": {"data": ' + json.dumps(data) + "}}"
+    assert not answer_ok(task, as_text)  # a tool call written out holds "qty": 2
+    assert answer_ok(task, "The quantity of bread is 2.")
+    assert answer_ok(task, as_text + " So the quantity of bread is 2.")
