@@ -1,28 +1,31 @@
-"""What the SimuRA world model buys: the same agent with simulation on and off, on text games.
+"""What the world model buys, against what users would pick instead, on TALES-like text games.
 
-The Maximus agent plays seeded TextWorldExpress games (test fold; ``coin``, ``arithmetic`` and
-``mapreader`` by default, with small parameters) through :mod:`bench._textworld`: the task and
-the observations come in as text, the valid actions are the action space (the ``act`` tool).
-Each episode is played twice, by the same agent on the same model: with simulation (policy
-proposes N candidates, the world model predicts each one's next observation, the critic scores
-progress; the best is taken) and without (the executor picks one action, ReAct-style). The two
-variants alternate episode by episode, so machine load falls on both alike.
+Seeded TextWorldExpress games from the test fold (``coin``, ``mapreader``, ``arithmetic``,
+``sorting``, with TALES' small parameters; see :mod:`bench._textworld`), the same seeds for
+every variant, played on the same model by (see :mod:`bench._players`):
 
-Reported per variant and per game: success rate, mean score, steps, model calls and tokens per
-episode, and wall time. To show *where* simulation helps or fails, it also reports, for the
-simulated steps: how often the chosen action was valid; how much the world model's predicted
-observation overlaps the real one (word Jaccard); and, on steps where the policy offered both a
-gold-path action and another one, how often the critic chose the gold one.
+* Maximus with simulation ``auto`` (the default mode), ``full``, ``fused`` and ``off``;
+* ``oracle``: Maximus ``full`` whose world model is the environment (a replayed clone), the
+  ceiling of what a world model can add;
+* ``react``: LangGraph's prebuilt ``create_react_agent`` with the same ``act`` tool;
+* ``zero_shot``: a TALES-style loop (task and history in, one valid action out), the floor;
+* ``random``: a random valid action each move.
 
-The default model is the local one (started, or reused, by Maximus). ``--model`` takes
-``local``, ``gemini`` (needs ``GOOGLE_API_KEY``), any ``provider:model`` spec, or the URL of an
-OpenAI-compatible server. By default it plays 2 seeds per game (6 episodes per variant), seed by
-seed across the games, and starts no new pair of episodes after 52 minutes, so that the default
-run ends within 60 minutes on the shared 2-core machine with the local model (a pair takes
-about 5-10 minutes there); the figures say how many episodes were played.
+Per variant and game: success rate with a Wilson 95% interval, mean normalised score, env
+steps, model calls, prompt tokens and prompt tokens served from the server's cache, seconds per
+episode; diagnostics: invalid actions, the world model's word overlap with the real next
+observation, and how often the critic picked the gold action when candidates differed.
 
-Run from the repository root: ``python -m bench.planning [--episodes N] [--games a,b]``. The
-last line printed is one JSON object with the headline figures.
+The default run plays the headline variants (``auto``, ``off``, ``react``, ``zero_shot``,
+``random``) on 10 seeds per game, seed by seed across games and variants (the variant order
+rotates each seed), and starts no episode after ``--budget-minutes`` (135), so it ends within
+150 minutes; ``--variants`` and ``--seeds`` select the rest. Each finished episode is one JSON
+line in ``bench/results/planning/<model>.jsonl``; a re-run skips what is done. The Markdown
+table and the PNG plot (success against model calls) are written next to it.
+
+``--model`` takes ``local`` (the default), ``gemini``, any ``provider:model`` spec or an
+OpenAI-compatible URL; ``--fake`` plays on a seeded fake model (machinery only). Run from the
+repository root: ``python -m bench.planning``. The last line printed is one JSON object.
 """
 
 from __future__ import annotations
@@ -31,309 +34,291 @@ import argparse
 import asyncio
 import json
 import os
-import statistics
 import sys
+import tempfile
 import time
-import uuid
-from dataclasses import asdict, dataclass, field
+import zlib
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
-from langchain_core.language_models import BaseChatModel
-from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.memory import InMemorySaver
+from tqdm import tqdm
 
+from bench._fake import FakeAgentModel
+from bench._models import resolve_model
+from bench._players import (
+    EPISODE_SECONDS,
+    MAXIMUS_VARIANTS,
+    VARIANTS,
+    Episode,
+    play_maximus,
+    play_random,
+    play_react,
+    play_zero_shot,
+    supported,
+    variant_options,
+)
+from bench._results import (
+    RESULTS_DIR,
+    ResultLog,
+    markdown,
+    mean,
+    plot_success,
+    slug,
+    wilson,
+)
 from bench._textworld import GAMES, TextWorldEpisode, open_env
-from maximus import ModelResolver, RunOptions, Settings, create_agent
-from maximus.config import DEFAULT_GEMINI_MODEL, load_settings
+from maximus import Settings
 
-EPISODES_PER_GAME = 2
-"""Seeds per game type by default (each played with and without simulation)."""
-MAX_MOVES = 10
-"""Environment actions per episode (the gold paths here are 3–7 actions)."""
-BUDGET_MINUTES = 52.0
-"""No new pair of episodes starts after this long, so the default run ends within 60 minutes
-on the 2-core machine (a pair with the local model takes about 5-10 minutes there)."""
-EPISODE_SECONDS = 900.0
-"""Wall-time budget per episode; a run past it ends as exhausted (and lost)."""
-VARIANTS = (("with", True), ("without", False))
+SEEDS = 10
+"""Seeds per game by default: the first ones of TextWorldExpress's test fold."""
+WITH, WITHOUT = "auto", "off"
+"""The default simulation mode, and simulation off."""
+HEADLINE = (WITH, WITHOUT, "react", "zero_shot", "random")
+"""The variants of the default run."""
+BUDGET_MINUTES = 135.0
+"""No episode starts after this long, so the default run ends within 150 minutes (an episode
+in flight may take up to ``EPISODE_SECONDS`` more)."""
+CONFIG: dict[str, Any] = {
+    "version": 2,
+    "fold": "test",
+    "games": GAMES,
+    "move_limit": "max(4, 2 * gold path)",
+    "episode_seconds": EPISODE_SECONDS,
+    "mode": "fast",
+}
+"""The fixed configuration; episodes logged under another one are not reused."""
 
 
 @dataclass(slots=True)
-class Episode:
-    """The outcome of one episode."""
+class GameHint:
+    """What ``--fake`` tells the fake model: the valid actions of the episode in hand."""
 
-    game: str
-    seed: int
-    variant: str
-    success: bool
-    score: float
-    steps: int
-    model_calls: int
-    tokens: int
-    seconds: float
-    status: str
-    invalid_actions: int
-    wm_overlap: list[float] = field(default_factory=list)
-    critic_choices: list[bool] = field(default_factory=list)
-    """Per contested step (gold and non-gold candidates both offered): critic chose gold."""
-    gold_offered: list[bool] = field(default_factory=list)
-    """Per simulated step: whether any candidate was on the gold path."""
-    rejected_good_steps: int = 0
-    """Steps the reflector judged failed although the action was valid and on the gold path."""
-    replans: int = 0
+    episode: TextWorldEpisode
+
+    def tool_names(self) -> set[str]:
+        return {"act"}
+
+    def actions(self) -> list[tuple[str, dict[str, Any]]]:
+        return [("act", {"action": a}) for a in self.episode.valid_actions]
+
+    def finished(self) -> bool:
+        return self.episode.done
+
+    def answer(self) -> str:
+        return "The game is over."
 
 
-def resolve_model(spec: str) -> tuple[BaseChatModel, Settings, str]:
-    """The chat model for ``--model``, the settings it came from, and its display name."""
-    if spec.startswith(("http://", "https://")):
-        settings = load_settings(base_url=spec, model=os.environ.get("MAXIMUS_MODEL", "default"))
-    elif spec == "gemini":
-        settings = load_settings(model=DEFAULT_GEMINI_MODEL)
-    else:
-        settings = load_settings(model=spec)
-    model = ModelResolver(settings=settings).get("planner")
-    name = spec if spec != "local" else f"local:{getattr(model, 'model_name', 'local')}"
-    return model, settings, name
-
-
-def _words(text: str) -> set[str]:
-    return {w.strip(".,:;'\"()!?").lower() for w in text.split() if len(w) > 2}
-
-
-def _jaccard(a: str, b: str) -> float:
-    x, y = _words(a), _words(b)
-    return len(x & y) / len(x | y) if x | y else 0.0
-
-
-def diagnose(state: dict[str, Any], episode: TextWorldEpisode, result: Episode) -> None:
-    """Match the simulated steps with the real ones; fill the world-model and critic figures."""
-    executed = [
-        s
-        for s in state.get("simulations", [])
-        if s["outcome"] == "execute"
-        and s["candidates"][s["chosen_id"]]["tool"] == "act"
-        and s["simulated"]
-    ]
-    gold = set(episode.gold)
-    # One reflection follows each observation (a tool's, or a direct answer's), in order.
-    judged = zip(state.get("observations", []), state.get("reflections", []), strict=False)
-    acted = [reflection for observation, reflection in judged if observation["tool"] == "act"]
-    for reflection, step in zip(acted, episode.steps, strict=False):
-        if not reflection["success"] and step.valid and step.action in gold:
-            result.rejected_good_steps += 1
-    result.replans = int((state.get("counters") or {}).get("replans", 0))
-    for record, step in zip(executed, episode.steps, strict=False):
-        predicted = {p["candidate_id"]: p["next_state"] for p in record["predictions"]}
-        if record["chosen_id"] in predicted:
-            result.wm_overlap.append(_jaccard(predicted[record["chosen_id"]], step.observation))
-        actions = {
-            c["id"]: " ".join(str(c["args"].get("action", "")).lower().split())
-            for c in record["candidates"]
-            if c["tool"] == "act"
-        }
-        on_gold = {i for i, a in actions.items() if a in gold}
-        result.gold_offered.append(bool(on_gold))
-        if on_gold and len(on_gold) < len(actions):
-            result.critic_choices.append(record["chosen_id"] in on_gold)
-
-
-async def play(
-    model: BaseChatModel,
-    settings: Settings,
-    env: Any,
-    game: str,
-    seed: int,
-    variant: str,
-    simulate: bool,
-    max_moves: int,
-    verbose: bool = True,
-) -> Episode:
-    """One episode of ``game`` (seed ``seed``) by the agent with simulation on or off."""
-    episode = TextWorldEpisode(env, game, seed, GAMES[game], max_moves=max_moves)
-    goal = episode.reset()
-    agent = create_agent(
-        model=model,
-        tools=[episode.tool()],
-        include_builtin_tools=False,
-        settings=settings,
-        checkpointer=InMemorySaver(),
-    )
-    config: RunnableConfig = {"configurable": {"thread_id": uuid.uuid4().hex}}
-    context = RunOptions(
-        simulate=simulate, max_steps=max_moves, max_seconds=EPISODE_SECONDS, mode="fast"
-    )
-    started = time.perf_counter()
-    try:
-        async for chunk in agent.astream(
-            {"goal": goal}, config, context=context, stream_mode="updates"
-        ):
-            for node, update in chunk.items():
-                if verbose:
-                    print(f"    {time.perf_counter() - started:6.0f}s {_brief(node, update)}")
-        state = (await agent.aget_state(config)).values
-        status = state.get("status", "failed")
-    except Exception as exc:  # a crashed episode counts as lost, and says why
-        state = (await agent.aget_state(config)).values
-        status = f"error: {type(exc).__name__}: {exc}"[:200]
-    seconds = time.perf_counter() - started
-    counters = state.get("counters") or {}
-    result = Episode(
-        game=game,
-        seed=seed,
-        variant=variant,
-        success=episode.success,
-        score=episode.score,
-        steps=len(episode.steps),
-        model_calls=int(counters.get("model_calls", 0)),
-        tokens=int(counters.get("tokens", 0)),
-        seconds=seconds,
-        status=status,
-        invalid_actions=sum(not s.valid for s in episode.steps),
-    )
-    diagnose(state, episode, result)
-    return result
-
-
-def _brief(node: str, update: Any) -> str:
-    """One line of live progress for a node's update."""
-    if not isinstance(update, dict):
-        return node
-    if node == "plan" and update.get("plan"):
-        return f"plan: {[s['description'][:40] for s in update['plan']]}"
-    if node == "simulate" and update.get("simulations"):
-        record = update["simulations"][-1]
-        chosen = record["candidates"][record["chosen_id"]]
-        scores = [round(s["score"], 2) for s in record["scores"]]
-        return f"simulate: {chosen['tool']}({chosen['args']}) scores {scores} {record['outcome']}"
-    if node == "execute" and update.get("observations"):
-        return f"execute: {update['observations'][-1]['content'][:80]!r}"
-    if node == "reflect" and update.get("reflections"):
-        ref = update["reflections"][-1]
-        return f"reflect: {ref['decision']} success={ref['success']}"
-    return f"{node}: {update.get('status', '')}"
-
-
-def _mean(values: list[float]) -> float:
-    return round(statistics.fmean(values), 3) if values else 0.0
-
-
-def summarize(episodes: list[Episode]) -> dict[str, Any]:
-    """The per-variant figures."""
-    steps = sum(e.steps for e in episodes)
+def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The figures of a set of episodes (one variant, one game or all)."""
+    n = len(rows)
+    wins = sum(bool(r["success"]) for r in rows)
+    low, high = wilson(wins, n)
+    steps = sum(r["steps"] for r in rows)
     return {
-        "episodes": len(episodes),
-        "success_rate": _mean([float(e.success) for e in episodes]),
-        "mean_score": _mean([e.score for e in episodes]),
-        "steps_per_episode": _mean([float(e.steps) for e in episodes]),
-        "model_calls_per_episode": _mean([float(e.model_calls) for e in episodes]),
-        "tokens_per_episode": _mean([float(e.tokens) for e in episodes]),
-        "seconds_per_episode": _mean([e.seconds for e in episodes]),
-        "wall_seconds": round(sum(e.seconds for e in episodes), 1),
-        "invalid_action_rate": round(sum(e.invalid_actions for e in episodes) / steps, 3)
+        "episodes": n,
+        "success": round(wins / n, 3) if n else None,
+        "ci95": [round(low, 3), round(high, 3)],
+        "mean_score": mean(r["score"] for r in rows),
+        "steps": mean(r["steps"] for r in rows),
+        "model_calls": mean(r["model_calls"] for r in rows),
+        "prompt_tokens": mean(r["prompt_tokens"] for r in rows),
+        "cached_prompt_tokens": mean(r["cached_prompt_tokens"] for r in rows),
+        "seconds": mean(r["seconds"] for r in rows),
+        "invalid_action_rate": round(sum(r["invalid_actions"] for r in rows) / steps, 3)
         if steps
-        else 0.0,
-        "world_model_overlap": _mean([x for e in episodes for x in e.wm_overlap]),
-        "gold_offered_rate": _mean([float(x) for e in episodes for x in e.gold_offered]),
-        "critic_gold_choice_rate": _mean([float(x) for e in episodes for x in e.critic_choices]),
-        "critic_contested_steps": sum(len(e.critic_choices) for e in episodes),
-        "reflector_rejected_good_steps": sum(e.rejected_good_steps for e in episodes),
-        "replans_per_episode": _mean([float(e.replans) for e in episodes]),
+        else None,
+        "wm_overlap": mean(x for r in rows for x in r["wm_overlap"]),
+        "gold_offered_rate": mean(float(x) for r in rows for x in r["gold_offered"]),
+        "critic_gold_rate": mean(float(x) for r in rows for x in r["critic_choices"]),
+        "critic_contested_steps": sum(len(r["critic_choices"]) for r in rows),
+        "rejected_good_steps": sum(r["rejected_good_steps"] for r in rows),
+        "replans": mean(r["replans"] for r in rows),
+        "errors": sum(str(r["status"]).startswith(("error", "timeout")) for r in rows),
     }
 
 
-def table(episodes: list[Episode], games: list[str]) -> str:
-    """A Markdown table: success and mean score per game and variant."""
-    lines = [
-        "| game | variant | episodes | success | mean score | steps | model calls | tokens "
-        "| s/ep |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for game in games:
-        for variant, _ in VARIANTS:
-            rows = [e for e in episodes if e.game == game and e.variant == variant]
-            s = summarize(rows)
-            lines.append(
-                f"| {game} | {variant} | {s['episodes']} | {s['success_rate']:.2f} | "
-                f"{s['mean_score']:.2f} | {s['steps_per_episode']:.1f} | "
-                f"{s['model_calls_per_episode']:.1f} | {s['tokens_per_episode']:.0f} | "
-                f"{s['seconds_per_episode']:.0f} |"
+def table(rows: list[dict[str, Any]], games: list[str], variants: list[str]) -> str:
+    """Per game and variant, then all games per variant, as Markdown."""
+    header = ["game", "variant", "episodes", "success [95% CI]", "score", "steps", "calls",
+              "prompt tok", "cached tok", "s/ep", "invalid", "WM overlap", "critic gold",
+              "errors"]  # fmt: skip
+    lines = []
+    for game in [*games, "all"]:
+        for variant in variants:
+            picked = [r for r in rows if r["variant"] == variant and game in (r["game"], "all")]
+            s = summarize(picked)
+            if not s["episodes"]:
+                continue
+            ci = f"{s['success']:.2f} [{s['ci95'][0]:.2f}, {s['ci95'][1]:.2f}]"
+            critic = (
+                f"{s['critic_gold_rate']:.2f} of {s['critic_contested_steps']}"
+                if s["critic_contested_steps"]
+                else ""
             )
-    return "\n".join(lines)
+            lines.append([game, variant, s["episodes"], ci, s["mean_score"], s["steps"],
+                          s["model_calls"], s["prompt_tokens"], s["cached_prompt_tokens"],
+                          s["seconds"], s["invalid_action_rate"], s["wm_overlap"], critic,
+                          s["errors"]])  # fmt: skip
+    return markdown(header, lines)
 
 
-async def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(prog="python -m bench.planning", description=__doc__)
-    parser.add_argument("--model", default="local", help="local, gemini, provider:model, or URL")
-    parser.add_argument("--episodes", type=int, default=EPISODES_PER_GAME, help="seeds per game")
-    parser.add_argument("--games", default=",".join(GAMES), help="comma-separated game types")
-    parser.add_argument("--max-moves", type=int, default=MAX_MOVES)
-    parser.add_argument("--seed-offset", type=int, default=0, help="skip this many test seeds")
+async def play(
+    variant: str,
+    episode: TextWorldEpisode,
+    model: Any,
+    settings: Settings,
+    oracle_env: Any,
+) -> Episode:
+    """One episode of ``variant``."""
+    if variant in MAXIMUS_VARIANTS:
+        return await play_maximus(model, settings, episode, variant, oracle_env)
+    if variant == "react":
+        return await play_react(model, episode)
+    if variant == "zero_shot":
+        return await play_zero_shot(model, episode)
+    return play_random(episode)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.planning",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--model", default="local", help="local, gemini, provider:model, URL")
+    parser.add_argument("--fake", action="store_true", help="a seeded fake model (machinery)")
+    parser.add_argument("--variants", default=",".join(HEADLINE), help=f"of {list(VARIANTS)}")
+    parser.add_argument("--games", default=",".join(GAMES), help=f"of {list(GAMES)}")
+    parser.add_argument("--seeds", type=int, default=SEEDS, help="first N test-fold seeds")
     parser.add_argument(
         "--budget-minutes",
         type=float,
         default=BUDGET_MINUTES,
-        help="start no new pair of episodes after this long (0: no limit)",
+        help="start no episode after this long (0: no limit)",
     )
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR / "planning", help="results dir")
+    return parser
+
+
+async def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Play the missing episodes, write the table and plot; the headline figures."""
+    parser = _parser()
     args = parser.parse_args(argv)
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     games = [g.strip() for g in args.games.split(",") if g.strip()]
-    unknown = [g for g in games if g not in GAMES]
-    if unknown:
-        parser.error(f"unknown games {unknown}; choose from {list(GAMES)}")
+    if unknown := [v for v in variants if v not in VARIANTS] + [g for g in games if g not in GAMES]:
+        parser.error(f"unknown variants or games {unknown}")
+    for variant in variants:
+        if not supported(variant):
+            try:
+                variant_options(variant)
+            except RuntimeError as exc:
+                parser.error(str(exc))
 
     started = time.perf_counter()
-    model, settings, name = resolve_model(args.model)
+    data = tempfile.TemporaryDirectory(prefix="bench-planning-")
+    if args.fake:
+        fake = FakeAgentModel()
+        model: Any = fake
+        settings = Settings(data_dir=Path(data.name))
+        name = "fake"
+    else:
+        fake = None
+        model, settings, name = resolve_model(args.model)
     print(f"model {name}, ready in {time.perf_counter() - started:.1f}s", flush=True)
+    log = ResultLog(args.out / f"{slug(name)}.jsonl", CONFIG, ("variant", "game", "seed"))
     env = open_env()
-    seeds = list(env.getValidSeedsTest())[args.seed_offset : args.seed_offset + args.episodes]
-    episodes: list[Episode] = []
+    oracle_env = open_env() if "oracle" in variants else None
+    seeds = [int(s) for s in list(env.getValidSeedsTest())[: args.seeds]]
+    todo = [
+        (variant, game, seed)
+        for i, seed in enumerate(seeds)
+        for game in games
+        for variant in variants[i % len(variants) :] + variants[: i % len(variants)]
+        if (variant, game, seed) not in log
+    ]
     deadline = started + args.budget_minutes * 60 if args.budget_minutes > 0 else None
     skipped = 0
     try:
-        for index, seed in enumerate(seeds):
-            for game in games:
+        with tqdm(total=len(todo), desc="episodes", unit="ep", file=sys.stderr) as bar:
+            for variant, game, seed in todo:
                 if deadline is not None and time.perf_counter() > deadline:
                     skipped += 1
+                    bar.update()
                     continue
-                # Alternate which variant goes first, so neither always plays on a warm cache.
-                order = VARIANTS if index % 2 == 0 else VARIANTS[::-1]
-                for variant, simulate in order:
-                    result = await play(
-                        model, settings, env, game, seed, variant, simulate, args.max_moves
-                    )
-                    episodes.append(result)
-                    print(
-                        f"{game:<10} seed {seed} {variant:<7} "
-                        f"{'WON ' if result.success else 'lost'} score {result.score:.2f} "
-                        f"steps {result.steps} calls {result.model_calls} tokens {result.tokens} "
-                        f"{result.seconds:.0f}s [{result.status}]",
-                        flush=True,
-                    )
-                    print(f"  episode {json.dumps(asdict(result))}", flush=True)
+                episode = TextWorldEpisode(env, game, seed, GAMES[game])
+                if fake is not None:
+                    fake.use(GameHint(episode), zlib.crc32(f"{variant}/{game}/{seed}".encode()))
+                result = await play(variant, episode, model, settings, oracle_env)
+                log.add({**asdict(result), "model": name})
+                bar.write(
+                    f"{game:<10} seed {seed} {variant:<9} {'WON ' if result.success else 'lost'}"
+                    f" score {result.score:.2f} steps {result.steps} calls {result.model_calls}"
+                    f" {result.seconds:.0f}s [{result.status}]"
+                )
+                bar.update()
     finally:
-        env.close()
-        env.close = lambda: None  # its __del__ would close the Java pipe again (BrokenPipeError)
+        for opened in (env, oracle_env):
+            if opened is not None:
+                opened.close()
+                opened.close = lambda: None  # its __del__ would close the Java pipe again
+        data.cleanup()
 
-    if skipped:
-        print(f"time budget ({args.budget_minutes:.0f} min) spent: {skipped} pairs not played")
-    figures = {v: summarize([e for e in episodes if e.variant == v]) for v, _ in VARIANTS}
-    print(table(episodes, games))
+    rows = [
+        r for r in log.rows.values()
+        if r["variant"] in variants and r["game"] in games and r["seed"] in seeds
+    ]  # fmt: skip
+    figures = {v: summarize([r for r in rows if r["variant"] == v]) for v in variants}
+    report = table(rows, games, variants)
+    notes = [f"{skipped} episodes not started: time budget spent"] if skipped else []
+    if log.stale:
+        notes.append(f"{log.stale} logged episodes of another configuration ignored")
+    plotted = {
+        v: {"calls": f["model_calls"] or 0.0, "success": f["success"] or 0.0,
+            "low": f["ci95"][0], "high": f["ci95"][1]}
+        for v, f in figures.items() if f["episodes"]
+    }  # fmt: skip
+    png = log.path.with_suffix(".png")
+    why = plot_success(png, plotted, f"bench.planning on {name}", "model calls per episode")
+    if why:
+        notes.append(why)
+    title = f"# bench.planning: {name}\n\nGames {games}, seeds {seeds}.\n\n"
+    log.path.with_suffix(".md").write_text(
+        title + report + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n", encoding="utf-8"
+    )
+    print(report)
     for variant, summary in figures.items():
-        print(f"{variant} world model: {json.dumps(summary)}")
-    print(f"load: {os.getloadavg()}, total {time.perf_counter() - started:.0f}s", flush=True)
-    with_rate = figures["with"]["success_rate"]
-    without_rate = figures["without"]["success_rate"]
-    # Undefined (null) when the ablation never succeeds: no relative gain can be computed.
-    gain = (with_rate - without_rate) / without_rate if without_rate else None
-    headline = {
+        print(f"{variant}: {json.dumps(summary)}")
+    for note in notes:
+        print(f"note: {note}")
+    print(f"results: {log.path} (table .md, plot .png); load {os.getloadavg()}, "
+          f"{time.perf_counter() - started:.0f}s", flush=True)  # fmt: skip
+    return headline(name, figures)
+
+
+def headline(name: str, figures: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The last line's figures (``None`` where a variant was not played)."""
+
+    def get(variant: str, key: str) -> Any:
+        return figures[variant][key] if variant in figures else None
+
+    with_rate, without_rate = get(WITH, "success"), get(WITHOUT, "success")
+    gain = None
+    if with_rate is not None and without_rate:  # undefined when the ablation never wins
+        gain = round((with_rate - without_rate) / without_rate, 3)
+    return {
         "model": name,
-        "episodes": figures["with"]["episodes"],
+        "episodes_per_variant": {v: f["episodes"] for v, f in figures.items()},
         "success_with_world_model": with_rate,
         "success_without": without_rate,
-        "relative_gain": round(gain, 3) if gain is not None else None,
-        "model_calls_per_episode_with": figures["with"]["model_calls_per_episode"],
-        "model_calls_per_episode_without": figures["without"]["model_calls_per_episode"],
+        "relative_gain": gain,
+        "react_success": get("react", "success"),
+        "zero_shot_success": get("zero_shot", "success"),
+        "oracle_success": get("oracle", "success"),
+        "model_calls_per_episode_with": get(WITH, "model_calls"),
+        "model_calls_per_episode_without": get(WITHOUT, "model_calls"),
     }
-    return headline
 
 
 if __name__ == "__main__":
