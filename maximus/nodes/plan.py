@@ -26,8 +26,9 @@ from maximus.nodes.schemas import Plan, PlannedStep, plan_constrained
 PLAN = """You are the planner. Break the goal into the fewest concrete steps that achieve \
 it. Each step says what to do, the observable result that shows it worked (describe it; do not \
 work out values a tool will compute), and the tool to use, if one is needed, from the tools \
-above. Copy numbers, brackets and names from the goal exactly. If the goal needs no action, \
-return no steps and put the answer in `answer`."""
+above. Copy numbers, brackets and names from the goal exactly. Do only what the goal asks: \
+no extra steps to save, write, check or report a result unless the goal asks for that. If the \
+goal needs no action, return no steps and put the answer in `answer`."""
 
 REPLAN = """You are the planner. The plan above did not work: make a new plan for what is \
 left of the goal, from what the history shows, that avoids the problem. A plan that was \
