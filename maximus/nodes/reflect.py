@@ -167,9 +167,8 @@ def make_reflect_node(deps: AgentDeps) -> Any:
             deps, runtime, verdict.success, verdict.lessons, update["reflections"][0]
         )
         if decision == "finish":
-            answer = verdict.final_answer
-            if answer:
-                answer = exact(answer, run_observations(state))
+            # An empty answer falls back to the last tool's value (or, with none, to respond).
+            answer = exact(verdict.final_answer or "", run_observations(state)) or None
             return update | {"status": "done", "final_answer": answer}
         if decision == "replan":
             return update | replan_update(state, counters, verdict.critique)

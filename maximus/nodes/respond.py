@@ -11,7 +11,8 @@ from maximus.graphs.context import AgentDeps, RunOptions
 from maximus.graphs.state import AgentState
 from maximus.models.thinking import TaskSignals, with_thinking
 from maximus.nodes._common import counted, usage_of
-from maximus.nodes._prompt import messages, prefix
+from maximus.nodes._prompt import messages, prefix, run_observations
+from maximus.nodes.reflect import exact
 
 INSTRUCTION = """Answer the goal in a few sentences from the tools' results above, using their \
 values exactly as returned."""
@@ -47,6 +48,7 @@ def make_respond_node(deps: AgentDeps) -> Any:
             )
             reply = await model.ainvoke(messages(prefix(deps.tools, state), INSTRUCTION))
             answer = reply.text if hasattr(reply, "text") else str(reply.content)
+            answer = exact(answer, run_observations(state))
             update["counters"] = counted(state, calls=1, usage=usage_of(reply))
         return update | {"final_answer": answer, "messages": [AIMessage(answer)]}
 
