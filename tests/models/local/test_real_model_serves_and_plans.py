@@ -15,7 +15,7 @@ from maximus.errors import ModelIntegrityError
 from maximus.models.local.chat import ChatLlamaCpp
 from maximus.models.local.server import LocalModelServer, healthy
 from maximus.models.local.weights import MODEL_SHA256, ensure_model, sha256_of, verify
-from maximus.nodes.plan import SYSTEM as PLANNER
+from maximus.nodes.plan import PLAN
 from maximus.nodes.schemas import Plan
 from tests.support.cli import maximus
 from tests.support.local import local_settings
@@ -88,8 +88,8 @@ async def test_the_local_model_plans_a_real_goal_as_json_schema(
     model = ModelResolver(settings=settings).get("planner")
     plan = await model.with_structured_output(Plan).ainvoke(
         [
-            SystemMessage(PLANNER.format(tools="- calculator: evaluate arithmetic")),
-            HumanMessage("What is 17*23? Use the calculator."),
+            SystemMessage("Tools:\n- calculator: evaluate arithmetic"),
+            HumanMessage(f"Goal: What is 17*23? Use the calculator.\n\n{PLAN}"),
         ]
     )
     assert isinstance(plan, Plan)
