@@ -23,12 +23,13 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from langchain_core.messages import AIMessage, SystemMessage
 from langgraph.runtime import Runtime
 from pydantic import BaseModel
 
+from maximus.config import Role
 from maximus.errors import ModelOutputError
 from maximus.graphs.context import AgentDeps, Options, RunOptions
 from maximus.graphs.state import (
@@ -61,6 +62,8 @@ from maximus.nodes.schemas import (
     tool_constrained,
 )
 from maximus.tools.choices import choices_of, has_choices, refusal
+
+_M = TypeVar("_M", bound=BaseModel)
 
 POLICY = """You are the policy. Propose {n} distinct candidate actions for the current step. \
 Each calls one of the tools above with its arguments, or uses tool=null to answer the step \
@@ -283,15 +286,14 @@ def make_simulate_node(deps: AgentDeps) -> Any:
             for c in candidates
         ]
         listing = f"Candidates: {json.dumps(shown)}"
+
+        async def ask_as(role: Role, schema: type[_M], prompt: str, text: str) -> tuple[_M, Usage]:
+            """One call in ``role`` about these candidates."""
+            signals_as = replace(signals, role=role, side_effecting=risky)
+            return await ask(deps, role, schema, messages(head, prompt, text), options, signals_as)
+
         if mode == "fused":
-            assessed, usage = await ask(
-                deps,
-                "critic",
-                Assessments,
-                messages(head, ASSESS, listing),
-                options,
-                replace(signals, role="critic", side_effecting=risky),
-            )
+            assessed, usage = await ask_as("critic", Assessments, ASSESS, listing)
             ids = {c["id"] for c in candidates}
             given = {a.candidate_id: a for a in assessed.assessments if a.candidate_id in ids}
             predictions: list[Prediction] = [
@@ -299,14 +301,7 @@ def make_simulate_node(deps: AgentDeps) -> Any:
             ]
             judged = {i: (a.score, a.reason) for i, a in given.items()}
             return (predictions, _scores(candidates, judged)), usage
-        predicted, usage_w = await ask(
-            deps,
-            "world_model",
-            Predictions,
-            messages(head, WORLD_MODEL, listing),
-            options,
-            replace(signals, role="world_model", side_effecting=risky),
-        )
+        predicted, usage_w = await ask_as("world_model", Predictions, WORLD_MODEL, listing)
         predictions = [
             {"candidate_id": p.candidate_id, "next_state": p.next_state}
             for p in predicted.predictions
@@ -317,14 +312,7 @@ def make_simulate_node(deps: AgentDeps) -> Any:
         listed = json.dumps(
             [{k: v for k, v in c.items() if k != "side_effecting"} for c in with_predictions]
         )
-        scored, usage_c = await ask(
-            deps,
-            "critic",
-            Scores,
-            messages(head, CRITIC, f"Candidates: {listed}"),
-            options,
-            replace(signals, role="critic", side_effecting=risky),
-        )
+        scored, usage_c = await ask_as("critic", Scores, CRITIC, f"Candidates: {listed}")
         given_scores = {s.candidate_id: (s.score, s.reason) for s in scored.scores}
         return (predictions, _scores(candidates, given_scores)), usage_w + usage_c
 

@@ -27,6 +27,7 @@ from typing import Any
 import pluggy
 from langchain_core.tools import BaseTool, ToolException
 
+from maximus._closing import Closing
 from maximus.config import Settings, get_settings
 from maximus.errors import (
     PluginDependencyError,
@@ -124,7 +125,7 @@ class _Record:
         )
 
 
-class PluginManager:
+class PluginManager(Closing):
     """Loads plugins and owns the tools they contribute.
 
     Args:
@@ -607,12 +608,6 @@ class PluginManager:
                 if record.state is PluginState.LOADED:
                     self._stop(record)
                     record.state = PluginState.UNLOADED
-
-    def __enter__(self) -> PluginManager:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     async def __aenter__(self) -> PluginManager:
         return self

@@ -12,23 +12,22 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Iterable
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple, get_args
 
 from maximus.server._serde import dumps
 
-STREAM_MODES = frozenset(
-    {
-        "values",
-        "updates",
-        "messages",
-        "messages-tuple",
-        "custom",
-        "debug",
-        "tasks",
-        "checkpoints",
-        "events",
-    }
-)
+StreamModeName = Literal[
+    "values",
+    "updates",
+    "messages",
+    "messages-tuple",
+    "custom",
+    "debug",
+    "tasks",
+    "checkpoints",
+    "events",
+]
+STREAM_MODES: frozenset[str] = frozenset(get_args(StreamModeName))
 """The ``stream_mode`` values the server accepts (``events``: ``astream_events`` v2)."""
 
 
@@ -179,4 +178,12 @@ class PartMapper:
         return values
 
 
-__all__ = ["STREAM_MODES", "Event", "EventLog", "PartMapper", "StreamLagged", "graph_modes"]
+__all__ = [
+    "STREAM_MODES",
+    "Event",
+    "EventLog",
+    "PartMapper",
+    "StreamLagged",
+    "StreamModeName",
+    "graph_modes",
+]

@@ -75,6 +75,23 @@ def decode_record(raw: bytes | str) -> dict[str, Any]:
     return value
 
 
+def stored_run_fields(record: dict[str, Any]) -> dict[str, Any]:
+    """The :class:`~maximus.server.run_manager.RunRecord` fields that a stored record fixes for
+    the run's whole life (who, where, how), as keyword arguments."""
+    return {
+        "run_id": record["run_id"],
+        "thread_id": record["thread_id"],
+        "assistant_id": record["assistant_id"],
+        "graph_id": record["graph_id"],
+        "owner": record["owner"],
+        "metadata": record.get("metadata") or {},
+        "multitask_strategy": record["multitask_strategy"],
+        "stateless": record["stateless"],
+        "created_at": record["created_at"],
+        "attempt": record.get("attempt", 1),
+    }
+
+
 def event_seq(entry_id: bytes | str) -> int:
     """The event number of a stream entry id (``7-0`` is event 7)."""
     text = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
@@ -198,4 +215,5 @@ __all__ = [
     "decode_record",
     "encode_record",
     "event_seq",
+    "stored_run_fields",
 ]

@@ -9,7 +9,13 @@ from typing import Any
 
 from maximus.errors import ThreadNotFoundError
 from maximus.server._events import Event, EventLog, StreamLagged
-from maximus.server._run_keys import END_EVENT, RunKeys, decode_record, event_seq
+from maximus.server._run_keys import (
+    END_EVENT,
+    RunKeys,
+    decode_record,
+    event_seq,
+    stored_run_fields,
+)
 from maximus.server.run_manager import RunRecord
 
 TERMINAL = frozenset({"success", "error", "timeout", "interrupted"})
@@ -18,22 +24,13 @@ TERMINAL = frozenset({"success", "error", "timeout", "interrupted"})
 def view(fields: dict[str, Any]) -> RunRecord:
     """A read-only view of a run held elsewhere (no task, an empty log)."""
     run = RunRecord(
-        run_id=fields["run_id"],
-        thread_id=fields["thread_id"],
-        assistant_id=fields["assistant_id"],
-        graph_id=fields["graph_id"],
-        owner=fields["owner"],
+        **stored_run_fields(fields),
         request=fields["request"],
         events=EventLog(16),
-        metadata=fields.get("metadata") or {},
-        multitask_strategy=fields["multitask_strategy"],
-        stateless=fields["stateless"],
         status=fields["status"],
-        created_at=fields["created_at"],
         updated_at=fields["updated_at"],
         result=fields.get("result"),
         error=fields.get("error"),
-        attempt=fields.get("attempt", 1),
         background=True,
     )
     if run.status in TERMINAL:

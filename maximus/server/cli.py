@@ -27,30 +27,19 @@ def serve(
     """Run the server until SIGTERM or Ctrl-C (in-flight runs get the grace period)."""
     if ctx.invoked_subcommand is not None:
         return
-    import uvicorn
+    from maximus.server._serving import run_uvicorn, settings_or_exit
 
-    from maximus.config import get_settings
-    from maximus.errors import ConfigError
-
-    try:
-        settings = get_settings()
-    except ConfigError as exc:
-        typer.echo(f"ConfigError: {exc.message}", err=True)
-        raise typer.Exit(3) from None
+    settings = settings_or_exit()
     server = settings.server
     from maximus.server.app import create_app
 
-    config = uvicorn.Config(
+    run_uvicorn(
         create_app(settings, configure_logs=True),
+        server,
         host=host or server.host,
         port=server.port if port is None else port,
         workers=workers,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=max(1, int(server.shutdown_grace_seconds) + 5),
-        lifespan="on",
     )
-    uvicorn.Server(config).run()
 
 
 @serve_app.command("hash-key")

@@ -22,6 +22,7 @@ from maximus.errors import (
     ThreadNotFoundError,
 )
 from maximus.server._events import EventLog, PartMapper, graph_modes
+from maximus.server._run_keys import stored_run_fields
 from maximus.server._store import reset_connections
 from maximus.server.assistants import merged_config
 from maximus.server.run_manager import RunManager, RunRecord
@@ -244,18 +245,9 @@ class RunService:
         request = dict(record["request"])
         body = RunCreate.model_validate({k: v for k, v in request.items() if k[0] != "_"})
         run = RunRecord(
-            run_id=record["run_id"],
-            thread_id=record["thread_id"],
-            assistant_id=record["assistant_id"],
-            graph_id=record["graph_id"],
-            owner=record["owner"],
+            **stored_run_fields(record),
             request={**request, "_body": body},
             events=EventLog(self.buffer_events, first=first_event),
-            metadata=record.get("metadata") or {},
-            multitask_strategy=record["multitask_strategy"],
-            stateless=record["stateless"],
-            created_at=record["created_at"],
-            attempt=record.get("attempt", 1),
             background=True,
         )
         run.events.append("metadata", {"run_id": run.run_id, "attempt": run.attempt})

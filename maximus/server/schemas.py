@@ -4,24 +4,17 @@ HTTP edge only). Responses allow extra keys so that newer SDK fields pass throug
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from maximus.server._events import STREAM_MODES
+from maximus.server._events import STREAM_MODES, StreamModeName
 
-StreamModeName = Literal[
-    "values",
-    "updates",
-    "messages",
-    "messages-tuple",
-    "custom",
-    "debug",
-    "tasks",
-    "checkpoints",
-    "events",
-]
 Json = dict[str, Any]
+PageLimit = Annotated[int, Field(ge=1, le=1000)]
+"""How many items a search returns at most."""
+PageOffset = Annotated[int, Field(ge=0)]
+"""How many matching items a search skips."""
 
 
 class _Body(BaseModel):
@@ -39,8 +32,8 @@ class AssistantSearch(_Body):
     graph_id: str | None = None
     metadata: Json | None = None
     name: str | None = None
-    limit: int = Field(default=10, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    limit: PageLimit = 10
+    offset: PageOffset = 0
 
 
 class Assistant(_Out):
@@ -78,8 +71,8 @@ class AssistantPatch(_Body):
 
 class AssistantVersionSearch(_Body):
     metadata: Json | None = None
-    limit: int = Field(default=10, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    limit: PageLimit = 10
+    offset: PageOffset = 0
 
 
 class AssistantLatest(_Body):
@@ -117,8 +110,8 @@ class ThreadCreate(_Body):
 class ThreadSearch(_Body):
     metadata: Json | None = None
     status: Literal["idle", "busy", "interrupted", "error"] | None = None
-    limit: int = Field(default=10, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    limit: PageLimit = 10
+    offset: PageOffset = 0
 
 
 class ThreadPatch(_Body):
@@ -176,7 +169,7 @@ class ThreadStateCheckpoint(_Body):
 
 
 class ThreadHistory(_Body):
-    limit: int = Field(default=10, ge=1, le=1000)
+    limit: PageLimit = 10
     before: str | CheckpointRef | None = None
     metadata: Json | None = None
     checkpoint: CheckpointRef | None = None
@@ -277,8 +270,8 @@ class CronSearch(_Body):
     assistant_id: str | None = None
     thread_id: str | None = None
     enabled: bool | None = None
-    limit: int = Field(default=10, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    limit: PageLimit = 10
+    offset: PageOffset = 0
 
 
 class CronCount(_Body):

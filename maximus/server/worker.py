@@ -25,16 +25,9 @@ def worker(
 ) -> None:
     """Run workers until SIGTERM; runs still going after the grace period go back to the
     queue at their last checkpoint, for another worker."""
-    import uvicorn
+    from maximus.server._serving import run_uvicorn, settings_or_exit
 
-    from maximus.config import get_settings
-    from maximus.errors import ConfigError
-
-    try:
-        settings = get_settings()
-    except ConfigError as exc:
-        typer.echo(f"ConfigError: {exc.message}", err=True)
-        raise typer.Exit(3) from None
+    settings = settings_or_exit()
     if not settings.redis_url or not settings.server.shared_runs:
         typer.echo(
             "ConfigError: a worker takes runs from Redis; set MAXIMUS_REDIS_URL "
@@ -50,16 +43,9 @@ def worker(
     settings = settings.model_copy(update={"server": server})
     from maximus.server.app import create_app
 
-    config = uvicorn.Config(
-        create_app(settings, configure_logs=True, serve_api=False),
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=max(1, int(server.shutdown_grace_seconds) + 5),
-        lifespan="on",
+    run_uvicorn(
+        create_app(settings, configure_logs=True, serve_api=False), server, host=host, port=port
     )
-    uvicorn.Server(config).run()
 
 
 __all__ = ["worker_app"]

@@ -33,6 +33,7 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from redis.exceptions import RedisError
 
+from maximus._closing import Closing
 from maximus.config import Settings, get_settings
 from maximus.errors import ConfigError, CorruptRecordError, InvalidInputError
 from maximus.memory._redis import (
@@ -91,7 +92,7 @@ class _Counters:
     recoveries: int = 0
 
 
-class CacheManager:
+class CacheManager(Closing):
     """Namespaced get/set/delete over Redis with TTLs, compression, stats and an LRU fallback.
 
     No I/O happens here: clients are built on first use. Calls never raise Redis errors; see
@@ -300,12 +301,6 @@ class CacheManager:
         """Close both clients if we built them."""
         if self._owns_async and (client := self._async.take()) is not None:
             await client.aclose()
-        self.close()
-
-    def __enter__(self) -> CacheManager:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
         self.close()
 
     async def __aenter__(self) -> CacheManager:

@@ -110,6 +110,18 @@ def _summary(tup: CheckpointTuple | None, thread_id: str, user_id: str | None) -
     )
 
 
+def _seen_enough(
+    seen: dict[str, ThreadSummary], tup: CheckpointTuple, user_id: str | None, limit: int
+) -> bool:
+    """Add ``tup``'s thread to ``seen`` when it is a root checkpoint of a thread not seen yet
+    (checkpoints come newest first); whether ``seen`` now holds ``limit`` threads."""
+    thread_id = tup.config["configurable"]["thread_id"]
+    if tup.config["configurable"].get("checkpoint_ns") or thread_id in seen:
+        return False
+    seen[thread_id] = _summary(tup, thread_id, user_id)
+    return len(seen) >= limit
+
+
 async def aget_thread(
     saver: BaseCheckpointSaver[Any], thread_id: str, *, user_id: str | None = None
 ) -> ThreadSummary:
@@ -135,11 +147,7 @@ async def alist_threads(
         return found
     seen: dict[str, ThreadSummary] = {}
     async for tup in saver.alist(None, filter={"user_id": user_id} if user_id else None):
-        thread_id = tup.config["configurable"]["thread_id"]
-        if tup.config["configurable"].get("checkpoint_ns") or thread_id in seen:
-            continue
-        seen[thread_id] = _summary(tup, thread_id, user_id)
-        if len(seen) >= limit:
+        if _seen_enough(seen, tup, user_id, limit):
             break
     return sorted(seen.values(), key=lambda s: s.updated_at, reverse=True)
 
@@ -177,11 +185,7 @@ def list_threads(
         return found
     seen: dict[str, ThreadSummary] = {}
     for tup in saver.list(None, filter={"user_id": user_id} if user_id else None):
-        thread_id = tup.config["configurable"]["thread_id"]
-        if tup.config["configurable"].get("checkpoint_ns") or thread_id in seen:
-            continue
-        seen[thread_id] = _summary(tup, thread_id, user_id)
-        if len(seen) >= limit:
+        if _seen_enough(seen, tup, user_id, limit):
             break
     return sorted(seen.values(), key=lambda s: s.updated_at, reverse=True)
 

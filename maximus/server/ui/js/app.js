@@ -2,7 +2,7 @@
 // exports render(main, params) and may return a cleanup function (e.g. to stop a stream).
 
 import { ApiError, BASE, api, auth } from "./api.js";
-import { errorText, h, replace } from "./dom.js";
+import { errorText, h, labelled, replace, submitForm } from "./dom.js";
 
 const ROUTES = [
   [/^#\/threads\/([^/?]+)$/, "thread", () => import("./thread.js")],
@@ -26,29 +26,23 @@ function signIn(message) {
     required: true,
   });
   const error = h("p", { class: "error", role: "alert" }, message || "");
-  const form = h(
-    "form",
-    {
-      class: "card sign-in",
-      "aria-labelledby": "sign-in-title",
-      onsubmit: async (event) => {
-        event.preventDefault();
-        auth.set(input.value.trim());
-        try {
-          await api("POST", "/assistants/search", { limit: 1 });
-        } catch (err) {
-          auth.clear();
-          replace(error, err instanceof ApiError && err.status === 401 ? "That key is not accepted." : errorText(err));
-          input.focus();
-          return;
-        }
-        route();
-      },
+  const form = submitForm(
+    { class: "card sign-in", "aria-labelledby": "sign-in-title" },
+    async () => {
+      auth.set(input.value.trim());
+      try {
+        await api("POST", "/assistants/search", { limit: 1 });
+      } catch (err) {
+        auth.clear();
+        replace(error, err instanceof ApiError && err.status === 401 ? "That key is not accepted." : errorText(err));
+        input.focus();
+        return;
+      }
+      route();
     },
     h("h1", { id: "sign-in-title" }, "Sign in"),
     h("p", { class: "muted" }, "Your key stays in this browser tab (session storage) and is sent only to this server."),
-    h("label", { for: "api-key" }, "API key or token"),
-    input,
+    labelled("API key or token", input),
     h("button", { type: "submit" }, "Sign in"),
     error,
   );

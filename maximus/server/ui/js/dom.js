@@ -39,6 +39,20 @@ function append(el, children) {
   }
 }
 
+/** A control with its label (bound by the control's id), as a pair that h() flattens. */
+export function labelled(text, control) {
+  return [h("label", { for: control.id }, text), control];
+}
+
+/** A <form> whose submit runs `submit(event)` in the page instead of navigating away. */
+export function submitForm(attrs, submit, ...children) {
+  const onsubmit = (event) => {
+    event.preventDefault();
+    return submit(event);
+  };
+  return h("form", { ...attrs, onsubmit }, ...children);
+}
+
 /** Replace an element's children. */
 export function replace(el, ...children) {
   el.replaceChildren();

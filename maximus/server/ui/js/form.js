@@ -2,7 +2,7 @@
 // booleans and enums get inputs; a list of messages gets one text box (sent as a human
 // message); anything else gets a JSON box. Empty fields are left out of the payload.
 
-import { h } from "./dom.js";
+import { h, labelled } from "./dom.js";
 
 function nonNull(prop) {
   const alternatives = prop.anyOf || prop.oneOf;
@@ -97,8 +97,7 @@ export function schemaFieldset(schema, legend, prefix) {
       h(
         "div",
         { class: field.kind === "boolean" ? "field check" : "field" },
-        h("label", { for: el.id }, field.title),
-        el,
+        labelled(field.title, el),
         field.description && field.kind !== "message" ? h("small", { class: "muted" }, field.description.split("\n")[0]) : null,
       ),
     ),

@@ -3,7 +3,7 @@
 // longest path over the rest, and back edges are drawn as curves on the right.
 
 import { api } from "./api.js";
-import { h, replace, s } from "./dom.js";
+import { h, labelled, replace, s } from "./dom.js";
 
 const NODE_W = 120;
 const NODE_H = 34;
@@ -105,7 +105,7 @@ export async function render(main, assistantId) {
     assistants.map((a) => h("option", { value: a.graph_id, selected: a.graph_id === chosen }, a.graph_id)),
   );
   const slot = h("div", { class: "graph card" });
-  main.append(h("h1", { id: "graph-title" }, `Graph: ${chosen}`), h("div", { class: "toolbar" }, h("label", { for: "graph-select" }, "Graph"), select), slot);
+  main.append(h("h1", { id: "graph-title" }, `Graph: ${chosen}`), h("div", { class: "toolbar" }, labelled("Graph", select)), slot);
   const graph = await api("GET", `/assistants/${encodeURIComponent(chosen)}/graph`);
   replace(
     slot,

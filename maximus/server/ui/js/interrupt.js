@@ -1,7 +1,7 @@
 // An interrupt waiting for a human. The agent's approval requests get Approve / Reject, editable
 // arguments and a note; any other interrupt gets a JSON box for the resume value.
 
-import { errorText, h, json, replace } from "./dom.js";
+import { errorText, h, json, labelled, replace } from "./dom.js";
 
 function approval(request, resume) {
   const original = JSON.stringify(request.action?.args ?? {}, null, 2);
@@ -36,10 +36,8 @@ function approval(request, resume) {
       h("dt", {}, "Critic score"),
       h("dd", {}, score ? `${score.score.toFixed(2)} (threshold ${request.threshold ?? "–"}) – ${score.reason}` : "–"),
     ),
-    h("label", { for: "approval-args" }, "Arguments (edit before approving)"),
-    args,
-    h("label", { for: "approval-note" }, "Note"),
-    note,
+    labelled("Arguments (edit before approving)", args),
+    labelled("Note", note),
     h(
       "div",
       { class: "buttons" },
@@ -55,8 +53,7 @@ function generic(value, resume) {
   const error = h("p", { class: "error", role: "alert" });
   return [
     json(value),
-    h("label", { for: "resume-value" }, "Resume value (JSON)"),
-    box,
+    labelled("Resume value (JSON)", box),
     h(
       "div",
       { class: "buttons" },

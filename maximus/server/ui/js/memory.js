@@ -2,7 +2,7 @@
 // back from the server already redacted; this page never asks for a secret.
 
 import { api } from "./api.js";
-import { errorText, h, replace, toast, when } from "./dom.js";
+import { errorText, h, labelled, replace, submitForm, toast, when } from "./dom.js";
 
 const TYPES = ["core", "episodic", "semantic", "procedural", "resource", "vault"];
 /** The main text field of each type, and a template for "add". */
@@ -73,38 +73,30 @@ export async function render(main) {
         h(
           "form",
           { class: "toolbar", role: "search", onsubmit: (e) => search(e).catch((err) => replace(error, errorText(err))) },
-          h("label", { for: "memory-query" }, "Search"),
-          query,
+          labelled("Search", query),
           h("button", { type: "submit" }, "Search"),
         ),
-        h("div", { class: "toolbar" }, h("label", { for: "memory-kind" }, "Browse type"), kind),
+        h("div", { class: "toolbar" }, labelled("Browse type", kind)),
         error,
         list,
       ),
-      h(
-        "form",
-        {
-          class: "card",
-          "aria-labelledby": "memory-add-title",
-          onsubmit: async (event) => {
-            event.preventDefault();
-            replace(error);
-            try {
-              const record = await api("POST", `/memory/${addKind.value}`, JSON.parse(body.value));
-              toast(`Stored ${record.kind} memory.`);
-              kind.value = addKind.value;
-              template();
-              await browse();
-            } catch (err) {
-              replace(error, err instanceof SyntaxError ? "The record is not valid JSON." : errorText(err));
-            }
-          },
+      submitForm(
+        { class: "card", "aria-labelledby": "memory-add-title" },
+        async () => {
+          replace(error);
+          try {
+            const record = await api("POST", `/memory/${addKind.value}`, JSON.parse(body.value));
+            toast(`Stored ${record.kind} memory.`);
+            kind.value = addKind.value;
+            template();
+            await browse();
+          } catch (err) {
+            replace(error, err instanceof SyntaxError ? "The record is not valid JSON." : errorText(err));
+          }
         },
         h("h2", { id: "memory-add-title" }, "Add a memory"),
-        h("label", { for: "memory-add-kind" }, "Type"),
-        addKind,
-        h("label", { for: "memory-body" }, "Record (JSON)"),
-        body,
+        labelled("Type", addKind),
+        labelled("Record (JSON)", body),
         h("button", { type: "submit" }, "Add"),
       ),
     ),

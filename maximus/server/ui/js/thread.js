@@ -2,7 +2,7 @@
 // responsive), the interrupt panel, and the history timeline with open, replay and fork.
 
 import { api, sse } from "./api.js";
-import { badge, errorText, h, replace, toast, when } from "./dom.js";
+import { badge, errorText, h, labelled, replace, toast, when } from "./dom.js";
 import { interruptPanel } from "./interrupt.js";
 import { renderState } from "./run.js";
 import { topic } from "./threads.js";
@@ -125,8 +125,7 @@ export async function render(main, threadId) {
         h("h3", { id: "opened-title" }, `Checkpoint at step ${entry.metadata?.step ?? "?"}`),
         h("p", { class: "muted" }, `next: ${entry.next.join(", ") || "(end)"} · ${entry.checkpoint.checkpoint_id}`),
         renderState(entry.values),
-        h("label", { for: "fork-values" }, "Values to change before forking (JSON)"),
-        h("textarea", { id: "fork-values", rows: 3, class: "mono" }, "{}"),
+        labelled("Values to change before forking (JSON)", h("textarea", { id: "fork-values", rows: 3, class: "mono" }, "{}")),
         h(
           "div",
           { class: "buttons" },

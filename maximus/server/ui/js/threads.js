@@ -2,7 +2,7 @@
 // built from the graph's input and context schemas.
 
 import { api } from "./api.js";
-import { badge, errorText, h, replace, toast, when } from "./dom.js";
+import { badge, errorText, h, labelled, replace, submitForm, toast, when } from "./dom.js";
 import { schemaFieldset } from "./form.js";
 
 const PAGE = 50;
@@ -51,32 +51,27 @@ async function newRunForm(assistants) {
   }
   select.addEventListener("change", () => load().catch((err) => replace(error, errorText(err))));
 
-  const form = h(
-    "form",
-    {
-      class: "card new-run",
-      "aria-labelledby": "new-run-title",
-      onsubmit: async (event) => {
-        event.preventDefault();
-        replace(error);
-        const button = form.querySelector("button[type=submit]");
-        button.disabled = true;
-        try {
-          const body = { assistant_id: select.value, input: input.read(), stream_mode: ["values"] };
-          const ctx = context.read();
-          if (Object.keys(ctx).length) body.context = ctx;
-          const graphId = select.selectedOptions[0].dataset.graph;
-          const thread = await api("POST", "/threads", { metadata: { graph_id: graphId } });
-          const run = await api("POST", `/threads/${thread.thread_id}/runs`, body);
-          location.hash = `#/threads/${thread.thread_id}?run=${run.run_id}`;
-        } catch (err) {
-          replace(error, errorText(err));
-          button.disabled = false;
-        }
-      },
+  const form = submitForm(
+    { class: "card new-run", "aria-labelledby": "new-run-title" },
+    async () => {
+      replace(error);
+      const button = form.querySelector("button[type=submit]");
+      button.disabled = true;
+      try {
+        const body = { assistant_id: select.value, input: input.read(), stream_mode: ["values"] };
+        const ctx = context.read();
+        if (Object.keys(ctx).length) body.context = ctx;
+        const graphId = select.selectedOptions[0].dataset.graph;
+        const thread = await api("POST", "/threads", { metadata: { graph_id: graphId } });
+        const run = await api("POST", `/threads/${thread.thread_id}/runs`, body);
+        location.hash = `#/threads/${thread.thread_id}?run=${run.run_id}`;
+      } catch (err) {
+        replace(error, errorText(err));
+        button.disabled = false;
+      }
     },
     h("h2", { id: "new-run-title" }, "New run"),
-    h("div", { class: "field" }, h("label", { for: "run-graph" }, "Graph"), select),
+    h("div", { class: "field" }, labelled("Graph", select)),
     slot,
     h("button", { type: "submit" }, "Start run"),
     error,
@@ -138,10 +133,8 @@ export async function render(main) {
         h(
           "div",
           { class: "toolbar", role: "search" },
-          h("label", { for: "thread-search" }, "Search"),
-          search,
-          h("label", { for: "thread-status" }, "Status"),
-          status,
+          labelled("Search", search),
+          labelled("Status", status),
         ),
         h(
           "table",
