@@ -24,6 +24,7 @@ GROUPS = {
         "verify",
         "vault-keygen",
         "vault-rotate",
+        "reveal",
     ],
     ("model",): ["serve", "status", "rebuild", "stop"],
     ("plugins",): ["list", "info", "enable", "disable", "new"],

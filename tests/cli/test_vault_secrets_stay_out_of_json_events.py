@@ -43,9 +43,9 @@ class Plugin(BasePlugin):
 
 
 def _texts(body: dict[str, Any]) -> str:
-    return "\n".join(
-        part.get("text", "") for item in body.get("contents", []) for part in item.get("parts", [])
-    )
+    # The system instruction (the shared prefix: goal, plan, current step, history) and the turns.
+    items = [body.get("systemInstruction") or {}, *body.get("contents", [])]
+    return "\n".join(part.get("text", "") for item in items for part in item.get("parts", []))
 
 
 def vault_responder(body: dict[str, Any]) -> str:
@@ -54,8 +54,11 @@ def vault_responder(body: dict[str, Any]) -> str:
     schema = config.get("responseJsonSchema") or config.get("responseSchema") or {}
     props = set(schema.get("properties", {}))
     text = _texts(body)
-    current = re.search(r"Current step [^:]*: (.*)", text)
-    calling = current is not None and "call the example API" in current.group(1)
+    steps = re.findall(r"Current step [^:]*: (.*)", text)
+    # Once the reference has come back from reveal_secret, the next action calls the API.
+    calling = (bool(steps) and "call the example API" in steps[-1]) or (
+        REFERENCE in text and "200 OK" not in text
+    )
     if "steps" in props:
         return json.dumps({"steps": [
             {"description": "get the key's reference", "expected": "a reference",
@@ -94,6 +97,10 @@ def test_json_events_hold_the_reference_and_the_plugin_the_secret(
         "MAXIMUS_MEMORY__VAULT_KEY": KEY,
         "MAXIMUS_MEMORY__VAULT_TOOLS": '["call_api"]',
         "MAXIMUS_MEMORY__ACTIVE_RETRIEVAL": "false",
+        # The responder follows the full pipeline; the secret's path is what this checks.
+        "MAXIMUS_AGENT__SIMULATION": "full",
+        "MAXIMUS_AGENT__SIMULATE_WHEN": "always",
+        "MAXIMUS_AGENT__JUDGE": "model",
     }
     entry = {"kind": "vault", "id": "api-key-1", "caption": "example API key", "secret": secret}
     added = maximus("memory", "add", json.dumps(entry), env=env)

@@ -68,6 +68,8 @@ async def test_the_agent_sends_each_mode_through_every_role(
         google_api_key="test-key",  # type: ignore[arg-type]
         base_url=gemini.url,
         data_dir=tmp_path / "data",
+        # Every role is called once: the full pipeline, always simulated, judged by the model.
+        agent={"simulation": "full", "simulate_when": "always", "judge": "model"},  # type: ignore[arg-type]
     )
     graph = create_agent(settings=settings, checkpointer=InMemorySaver())
     result = await graph.ainvoke(

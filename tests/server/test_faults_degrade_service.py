@@ -79,6 +79,11 @@ async def test_redis_stopped_mid_stream(redis_backed: dict[str, Any]) -> None:
     assert _ready(url) == 200
     state = await client.threads.get_state(tid)
     assert state["next"] == ["chat"]  # the input's checkpoint survived
+    # The failed run's end is recorded once Redis is back (retried with backoff, at most 1 s
+    # apart); until then its thread is still busy.
+    deadline = time.monotonic() + 20
+    while (await client.threads.get(tid))["status"] == "busy" and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
     resumed = await client.runs.wait(tid, "chat", input=None)
     assert resumed["messages"][-1]["content"] == REPLY
     assert [m["type"] for m in resumed["messages"]] == ["human", "ai"]

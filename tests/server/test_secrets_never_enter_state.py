@@ -49,7 +49,10 @@ def _redis_bytes(url: str, prefix: str) -> bytes:
         elif kind == "zset":
             chunks += [m for m, _ in client.zrange(key, 0, -1, withscores=True)]
         elif kind == "stream":
-            chunks += [json.dumps(e, default=str).encode() for e in client.xrange(key)]
+            for entry_id, fields in client.xrange(key):  # the shared runs' event streams
+                chunks.append(entry_id)
+                for field, value in fields.items():
+                    chunks += [field, value]
         else:
             chunks.append(json.dumps(client.execute_command("JSON.GET", key)).encode())
     client.close()

@@ -177,11 +177,16 @@ def vault_agent(deps: Any) -> Any:
     }
     models = {role: scripted(replies, loop=True) for role, replies in script.items()}
     models["executor"] = scripted([], loop=False)
+    # The scripts follow the full pipeline (policy, world model, critic, reflector on every
+    # step); the secret's path through the tools is what this graph is for.
+    agent = deps.settings.agent.model_copy(
+        update={"simulation": "full", "simulate_when": "always", "judge": "model"}
+    )
     return create_agent(
         models=models,  # type: ignore[arg-type]
         tools=[call_api],
         checkpointer=deps.checkpointer,
-        settings=deps.settings,
+        settings=deps.settings.model_copy(update={"agent": agent}),
         lesson_sink=deps.lesson_sink,
         memory=deps.memory.get(),
     )
