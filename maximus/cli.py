@@ -276,14 +276,9 @@ def _open_memory(settings: Any) -> tuple[Any, Any]:
 
 def _start_local_model(settings: Any) -> None:
     """Start (or reuse) the local model before the run when it is in use, with live progress."""
-    from maximus.models import LOCAL_SPEC, main_model_spec
+    from maximus.models import uses_local_model
 
-    try:
-        specs = {main_model_spec(settings)}
-    except ConfigError:
-        specs = set()  # reported by the run, with the settings to set
-    specs |= set(settings.models.model_dump().values())
-    if LOCAL_SPEC in specs:
+    if uses_local_model(settings):
         from maximus.models.local.cli import ensure_local_server
 
         ensure_local_server(settings, err)

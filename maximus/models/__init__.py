@@ -11,6 +11,7 @@ from maximus.models.resolver import (
     init_model,
     local_chat_model,
     main_model_spec,
+    uses_local_model,
 )
 from maximus.models.thinking import (
     FixedMode,
@@ -33,5 +34,6 @@ __all__ = [
     "local_chat_model",
     "main_model_spec",
     "thinking_params",
+    "uses_local_model",
     "with_thinking",
 ]

@@ -49,6 +49,16 @@ def main_model_spec(settings: Settings) -> str:
     raise ConfigError(_NO_MODEL_HELP)
 
 
+def uses_local_model(settings: Settings) -> bool:
+    """Whether the main model or any role's model is the embedded local model."""
+    specs = {spec for spec in settings.models.model_dump().values() if spec}
+    try:
+        specs.add(main_model_spec(settings))
+    except ConfigError:
+        pass  # no main model: reported when a run asks for one
+    return LOCAL_SPEC in specs
+
+
 def local_chat_model(settings: Settings) -> BaseChatModel:
     """The local model as a ``ChatOpenAI`` client; its server is started or reused first.
 
@@ -179,4 +189,5 @@ __all__ = [
     "init_model",
     "local_chat_model",
     "main_model_spec",
+    "uses_local_model",
 ]

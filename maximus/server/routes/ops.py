@@ -35,16 +35,9 @@ def local_model_check(settings: Settings) -> str | None:
     """The embedded model's state when this server uses it and has started it: ``ok``, or
     ``crashed: ...`` (not ready until it is fixed and restarted). ``None`` before the first run
     starts it, and when another model is configured."""
-    from maximus.errors import ConfigError
-    from maximus.models import LOCAL_SPEC, main_model_spec
+    from maximus.models import uses_local_model
 
-    if settings.local.url:
-        return None
-    try:
-        specs = {main_model_spec(settings), *settings.models.model_dump().values()}
-    except ConfigError:
-        return None
-    if LOCAL_SPEC not in specs:
+    if settings.local.url or not uses_local_model(settings):
         return None
     from maximus.models.local.server import LocalModelServer
 
